@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+// Rivulet: a Swift-native stream-processing framework for Apache Kafka.
+// Layers (a lower one never imports a higher one):
+//   C system libraries → KafkaProtocol → KafkaClient / KafkaBroker → Rivulet → executables.
+import PackageDescription
+
+/// A system library found through pkg-config, with the Debian package that provides it.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "Rivulet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .executable(name: "kafka-protocol-generator", targets: ["KafkaProtocolGenerator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        systemLibrary("CLZ4", pkgConfig: "liblz4", apt: "liblz4-dev"),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
+        systemLibrary("CSnappy", pkgConfig: "snappy", apt: "libsnappy-dev"),
+        systemLibrary("CRocksDB", pkgConfig: "rocksdb", apt: "librocksdb-dev"),
+        // CRC-32C (Castagnoli): the SSE4.2 crc32 instruction where the CPU has it, a table elsewhere.
+        .target(name: "CCRC32C", path: "Sources/CCRC32C"),
+
+        .target(
+            name: "KafkaProtocol",
+            dependencies: [
+                "CZlib", "CLZ4", "CZstd", "CSnappy", "CCRC32C",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "KafkaProtocolGenerator"),
+
+        // Test support: lets the Python interop tests drive Rivulet's codecs.
+        .executableTarget(
+            name: "KafkaCodecProbe",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Random and mutated frames against every decoder (`make test` runs a fixed seed, `make fuzz` a long run).
+        .executableTarget(
+            name: "KafkaProtocolFuzz",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // `make bench`: throughput figures written to docs/benchmarks.md.
+        .executableTarget(
+            name: "RivuletBench",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+
+        .testTarget(
+            name: "KafkaProtocolTests",
+            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+    ]
+)

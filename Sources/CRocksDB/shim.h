@@ -1,0 +1,2 @@
+// Umbrella header for the system library CRocksDB (Debian: librocksdb-dev).
+#include <rocksdb/c.h>

@@ -1,0 +1,2 @@
+// Umbrella header for the system library CSnappy (Debian: libsnappy-dev).
+#include <snappy-c.h>

@@ -1,0 +1,2 @@
+// Umbrella header for the system library CZstd (Debian: libzstd-dev).
+#include <zstd.h>

@@ -11,9 +11,12 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 
 let package = Package(
     name: "Rivulet",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaClient", targets: ["KafkaClient"]),
+        .library(name: "KafkaBroker", targets: ["KafkaBroker"]),
+        .executable(name: "rivulet", targets: ["RivuletCLI"]),
         .executable(name: "kafka-protocol-generator", targets: ["KafkaProtocolGenerator"]),
     ],
     dependencies: [
@@ -39,6 +42,34 @@ let package = Package(
         ),
         .executableTarget(name: "KafkaProtocolGenerator"),
 
+        .target(
+            name: "KafkaClient",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "KafkaBroker",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `rivulet` command: dev broker and console tools.
+        .executableTarget(
+            name: "RivuletCLI",
+            dependencies: [
+                "KafkaBroker", "KafkaClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Test support: lets the Python interop tests drive Rivulet's codecs.
         .executableTarget(
             name: "KafkaCodecProbe",
@@ -58,6 +89,10 @@ let package = Package(
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "KafkaBrokerTests",
+            dependencies: ["KafkaBroker", "KafkaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

@@ -1,0 +1,182 @@
+import KafkaProtocol
+import NIOCore
+
+/// One segment of a partition log: a file of record batches starting at `baseOffset`,
+/// with a sparse offset index and a time index beside it.
+///
+/// Files are named by base offset, zero-padded to 20 digits, as Kafka names them, so
+/// segments sort by name. Not thread-safe: the owning `PartitionLog` serialises access.
+final class LogSegment {
+    let baseOffset: Int64
+    let path: String
+    private let log: POSIXFile
+    private var offsetIndex: SparseIndex
+    private var timeIndex: SparseIndex
+    private let indexIntervalBytes: Int
+    private let allocator: ByteBufferAllocator
+
+    /// Bytes in the log file.
+    private(set) var size = 0
+    /// One past the last offset stored.
+    private(set) var nextOffset: Int64
+    /// The largest record timestamp stored, or -1 when empty.
+    private(set) var maxTimestamp: Int64 = -1
+    /// Wall-clock time of the first append, for rolling by `segment.ms`.
+    private(set) var firstAppendMs: Int64?
+    private var bytesSinceIndexEntry = 0
+
+    static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    /// Opens or creates the segment's files. An existing segment is scanned to find its end;
+    /// with `recover`, every batch's CRC is checked and a torn or corrupt tail is cut off.
+    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, allocator: ByteBufferAllocator) throws {
+        self.baseOffset = baseOffset
+        self.path = directory + "/" + Self.fileName(baseOffset, ".log")
+        self.log = try POSIXFile(path: path, create: true)
+        self.offsetIndex = SparseIndex(file: try POSIXFile(path: directory + "/" + Self.fileName(baseOffset, ".index"), create: true), keyWidth: 4)
+        self.timeIndex = SparseIndex(file: try POSIXFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), create: true), keyWidth: 8)
+        self.indexIntervalBytes = indexIntervalBytes
+        self.allocator = allocator
+        self.nextOffset = baseOffset
+        try open(recover: recover)
+    }
+
+    private func open(recover: Bool) throws {
+        let fileSize = try log.size()
+        var scanFrom = 0
+        if !recover, try offsetIndex.load(allocator: allocator), try timeIndex.load(allocator: allocator),
+           let last = offsetIndex.entries.last, Int(last.value) <= fileSize {
+            scanFrom = Int(last.value)
+            maxTimestamp = timeIndex.entries.last?.key ?? -1
+        } else {
+            try offsetIndex.reset()
+            try timeIndex.reset()
+        }
+        // Walk the batches from the last indexed one (or the start) to learn where the segment ends.
+        var position = scanFrom
+        bytesSinceIndexEntry = 0
+        let rebuild = scanFrom == 0
+        while position < fileSize {
+            guard let header = try readHeader(at: position, fileSize: fileSize) else { break }
+            let length = header.totalSize
+            if recover {
+                let batch = try log.read(at: position, length: length, allocator: allocator)
+                guard batch.readableBytes == length, (try? RecordBatchHeader.verifyChecksum(batch)) == true else { break }
+            }
+            if rebuild { try index(position: position, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, size: length) }
+            maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+            nextOffset = header.lastOffset + 1
+            position += length
+        }
+        if position < fileSize {
+            // A torn write or corruption after the last good batch: Kafka's recovery truncates here.
+            try log.truncate(to: position)
+            try offsetIndex.truncate(whereValueAtLeast: UInt32(position))
+        }
+        size = position
+    }
+
+    private struct StoredHeader {
+        var baseOffset: Int64
+        var lastOffset: Int64
+        var maxTimestamp: Int64
+        var totalSize: Int
+    }
+
+    /// Reads the fixed header of the batch at `position`, or nil when what is there is not a whole batch header.
+    private func readHeader(at position: Int, fileSize: Int) throws -> StoredHeader? {
+        guard fileSize - position >= RecordBatchHeader.size else { return nil }
+        let bytes = try log.read(at: position, length: RecordBatchHeader.size, allocator: allocator)
+        guard let header = try? RecordBatchHeader(parsing: bytes, at: bytes.readerIndex) else { return nil }
+        let total = header.totalSize
+        guard total >= RecordBatchHeader.size, position + total <= fileSize else { return nil }
+        return StoredHeader(baseOffset: header.baseOffset, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, totalSize: total)
+    }
+
+    private func index(position: Int, lastOffset: Int64, maxTimestamp batchMaxTimestamp: Int64, size batchSize: Int) throws {
+        if bytesSinceIndexEntry == 0 || bytesSinceIndexEntry >= indexIntervalBytes {
+            try offsetIndex.append(key: lastOffset - baseOffset, value: UInt32(position))
+            if batchMaxTimestamp > (timeIndex.entries.last?.key ?? Int64.min) {
+                try timeIndex.append(key: batchMaxTimestamp, value: UInt32(truncatingIfNeeded: lastOffset - baseOffset))
+            }
+            bytesSinceIndexEntry = 0
+        }
+        bytesSinceIndexEntry += batchSize
+    }
+
+    /// Appends batches whose offsets have been assigned. `lastOffset` and `maxTimestamp` describe all of them.
+    func append(_ batches: ByteBuffer, lastOffset: Int64, maxTimestamp batchMaxTimestamp: Int64, nowMs: Int64, entries: [(position: Int, lastOffset: Int64, maxTimestamp: Int64, size: Int)]) throws {
+        try log.write(batches, at: size)
+        for entry in entries {
+            try index(position: size + entry.position, lastOffset: entry.lastOffset, maxTimestamp: entry.maxTimestamp, size: entry.size)
+        }
+        if firstAppendMs == nil { firstAppendMs = nowMs }
+        size += batches.readableBytes
+        nextOffset = lastOffset + 1
+        maxTimestamp = max(maxTimestamp, batchMaxTimestamp)
+    }
+
+    /// Whole batches starting with the one that holds `offset`, stopping before `endOffset`
+    /// and after `maxBytes` (though always at least one batch, so a consumer can make progress
+    /// on a batch larger than its fetch size).
+    func read(from offset: Int64, endOffset: Int64, maxBytes: Int) throws -> ByteBuffer? {
+        guard offset < nextOffset, offset < endOffset else { return nil }
+        var position = Int(offsetIndex.floor(offset - baseOffset).map { $0.value } ?? 0)
+        // The index entry names a batch that ends at or before the target: scan forward.
+        while position < size {
+            guard let header = try readHeader(at: position, fileSize: size) else { return nil }
+            if header.lastOffset >= offset { break }
+            position += header.totalSize
+        }
+        guard position < size else { return nil }
+        let want = min(max(maxBytes, RecordBatchHeader.size), size - position)
+        var chunk = try log.read(at: position, length: want, allocator: allocator)
+        var end = 0
+        while end + RecordBatchHeader.size <= chunk.readableBytes,
+              let header = try? RecordBatchHeader(parsing: chunk, at: chunk.readerIndex + end) {
+            guard header.baseOffset < endOffset else { break }
+            if end + header.totalSize > chunk.readableBytes {
+                if end > 0 { break }
+                // The first batch is larger than maxBytes: return it whole.
+                chunk = try log.read(at: position, length: header.totalSize, allocator: allocator)
+            }
+            end += header.totalSize
+        }
+        guard end > 0 else { return nil }
+        return chunk.getSlice(at: chunk.readerIndex, length: end)
+    }
+
+    /// The first offset whose batch has a timestamp at or after `timestamp`, or nil when none has.
+    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
+        guard maxTimestamp >= timestamp else { return nil }
+        // Start from the indexed batch before the first entry at or after the timestamp.
+        var startKey: Int64 = 0
+        if let entry = timeIndex.entries.last(where: { $0.key < timestamp }) {
+            startKey = Int64(entry.value)
+        }
+        var position = Int(offsetIndex.floor(startKey).map { $0.value } ?? 0)
+        while position < size {
+            guard let header = try readHeader(at: position, fileSize: size) else { return nil }
+            if header.maxTimestamp >= timestamp { return header.baseOffset }
+            position += header.totalSize
+        }
+        return nil
+    }
+
+    func sync() throws {
+        try log.sync()
+        try offsetIndex.sync()
+        try timeIndex.sync()
+    }
+
+    /// Deletes the segment's files.
+    func delete() {
+        let directory = String(path.dropLast(Self.fileName(baseOffset, ".log").count + 1))
+        POSIXFile.remove(path)
+        POSIXFile.remove(directory + "/" + Self.fileName(baseOffset, ".index"))
+        POSIXFile.remove(directory + "/" + Self.fileName(baseOffset, ".timeindex"))
+    }
+}

@@ -1,0 +1,240 @@
+import KafkaProtocol
+import NIOCore
+
+/// Why an append was refused, as the Kafka error code the producer will see.
+struct AppendError: Error {
+    var code: KafkaErrorCode
+    var message: String
+}
+
+/// The outcome of appending a produce request's batches.
+struct AppendResult {
+    var baseOffset: Int64
+    var lastOffset: Int64
+    /// -1 unless the topic uses LogAppendTime.
+    var logAppendTime: Int64
+}
+
+/// A batch located in the incoming records of a produce request, after validation.
+struct IncomingBatch {
+    var position: Int
+    var header: RecordBatchHeader
+}
+
+/// The on-disk log of one partition: a list of segments, the newest one active.
+///
+/// Offsets are assigned here; producer sequence checks and transaction state sit in front
+/// of it in `PartitionState`. Not thread-safe: `PartitionState` serialises access.
+final class PartitionLog {
+    let directory: String
+    private(set) var config: LogConfig
+    private(set) var segments: [LogSegment] = []
+    /// The first offset a consumer can read; raised by retention and DeleteRecords.
+    private(set) var logStartOffset: Int64 = 0
+    private let allocator: ByteBufferAllocator
+    private var unflushedBatches = 0
+    private var lastFlushMs: Int64
+
+    var logEndOffset: Int64 { segments.last?.nextOffset ?? logStartOffset }
+    var sizeInBytes: Int { segments.reduce(0) { $0 + $1.size } }
+
+    init(directory: String, config: LogConfig, recover: Bool, nowMs: Int64, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws {
+        self.directory = directory
+        self.config = config
+        self.allocator = allocator
+        self.lastFlushMs = nowMs
+        try POSIXFile.makeDirectory(directory)
+        let bases = try POSIXFile.listDirectory(directory).compactMap { name -> Int64? in
+            guard name.hasSuffix(".log") else { return nil }
+            return Int64(name.dropLast(4))
+        }.sorted()
+        for (i, base) in bases.enumerated() {
+            // Only the newest segment can have a torn tail; older ones were closed by a roll.
+            let isLast = i == bases.count - 1
+            segments.append(try LogSegment(directory: directory, baseOffset: base, indexIntervalBytes: config.indexIntervalBytes, recover: recover && isLast, allocator: allocator))
+        }
+        logStartOffset = Self.readLogStartOffset(directory) ?? (segments.first?.baseOffset ?? 0)
+        if segments.isEmpty {
+            segments.append(try LogSegment(directory: directory, baseOffset: logStartOffset, indexIntervalBytes: config.indexIntervalBytes, recover: false, allocator: allocator))
+        }
+        logStartOffset = max(logStartOffset, segments.first!.baseOffset)
+    }
+
+    func updateConfig(_ config: LogConfig) { self.config = config }
+
+    // MARK: Validation and append
+
+    /// Splits a produce request's records into batches, checking each one's framing, CRC and size.
+    func validate(_ records: ByteBuffer) throws(AppendError) -> [IncomingBatch] {
+        var batches: [IncomingBatch] = []
+        var position = 0
+        let total = records.readableBytes
+        guard total > 0 else { throw AppendError(code: .corruptMessage, message: "empty record set") }
+        while position < total {
+            let header: RecordBatchHeader
+            do {
+                header = try RecordBatchHeader(parsing: records, at: records.readerIndex + position)
+            } catch {
+                if case KafkaProtocolError.unsupportedMagic = error {
+                    throw AppendError(code: .unsupportedForMessageFormat, message: "only record batch format v2 is accepted")
+                }
+                throw AppendError(code: .corruptMessage, message: "\(error)")
+            }
+            let size = header.totalSize
+            guard size >= RecordBatchHeader.size, position + size <= total else {
+                throw AppendError(code: .corruptMessage, message: "batch length \(size) runs past the request")
+            }
+            guard size <= config.maxMessageBytes else {
+                throw AppendError(code: .messageTooLarge, message: "batch of \(size) bytes exceeds max.message.bytes \(config.maxMessageBytes)")
+            }
+            let slice = records.getSlice(at: records.readerIndex + position, length: size)!
+            guard (try? RecordBatchHeader.verifyChecksum(slice)) == true else {
+                throw AppendError(code: .corruptMessage, message: "record batch CRC mismatch")
+            }
+            guard header.recordCount >= 0, header.lastOffsetDelta >= 0 else {
+                throw AppendError(code: .invalidRecord, message: "negative record count or offset delta")
+            }
+            batches.append(IncomingBatch(position: position, header: header))
+            position += size
+        }
+        return batches
+    }
+
+    /// Assigns offsets to validated batches and writes them. For LogAppendTime topics the
+    /// broker's time replaces the batch timestamp, which changes the CRC, so it is recomputed.
+    func append(_ records: ByteBuffer, batches: [IncomingBatch], nowMs: Int64) throws -> AppendResult {
+        var records = records
+        var next = logEndOffset
+        let baseOffset = next
+        var maxTimestamp: Int64 = -1
+        var entries: [(position: Int, lastOffset: Int64, maxTimestamp: Int64, size: Int)] = []
+        entries.reserveCapacity(batches.count)
+        for batch in batches {
+            let at = records.readerIndex + batch.position
+            records.setInteger(next, at: at + RecordBatchHeader.baseOffsetOffset)
+            var batchMax = batch.header.maxTimestamp
+            if config.timestampType == .logAppendTime {
+                RecordBatchHeader.setLogAppendTime(nowMs, in: &records, at: at)
+                batchMax = nowMs
+            }
+            let last = next + Int64(batch.header.lastOffsetDelta)
+            entries.append((batch.position, last, batchMax, batch.header.totalSize))
+            maxTimestamp = max(maxTimestamp, batchMax)
+            next = last + 1
+        }
+        try rollIfNeeded(incomingBytes: records.readableBytes, nowMs: nowMs)
+        try segments.last!.append(records, lastOffset: next - 1, maxTimestamp: maxTimestamp, nowMs: nowMs, entries: entries)
+        unflushedBatches += batches.count
+        if unflushedBatches >= config.flushMessages { try flush(nowMs: nowMs) }
+        return AppendResult(baseOffset: baseOffset, lastOffset: next - 1, logAppendTime: config.timestampType == .logAppendTime ? nowMs : -1)
+    }
+
+    private func rollIfNeeded(incomingBytes: Int, nowMs: Int64) throws {
+        let active = segments.last!
+        let full = active.size > 0 && active.size + incomingBytes > config.segmentBytes
+        let old = active.firstAppendMs.map { nowMs - $0 >= config.segmentMs } ?? false
+        guard full || old else { return }
+        try active.sync()
+        segments.append(try LogSegment(directory: directory, baseOffset: logEndOffset, indexIntervalBytes: config.indexIntervalBytes, recover: false, allocator: allocator))
+    }
+
+    /// Syncs when `flush.ms` has passed since the last sync, or unconditionally with `force`.
+    func flush(nowMs: Int64, force: Bool = true) throws {
+        guard force || (unflushedBatches > 0 && nowMs - lastFlushMs >= config.flushMs) else { return }
+        try segments.last?.sync()
+        unflushedBatches = 0
+        lastFlushMs = nowMs
+    }
+
+    // MARK: Reads
+
+    /// Whole batches from `offset`, up to `maxBytes`, none at or past `endOffset`.
+    func read(from offset: Int64, endOffset: Int64, maxBytes: Int) throws -> ByteBuffer? {
+        guard let index = segments.lastIndex(where: { $0.baseOffset <= offset }) else {
+            return try segments.first?.read(from: offset, endOffset: endOffset, maxBytes: maxBytes)
+        }
+        for segment in segments[index...] {
+            if let chunk = try segment.read(from: offset, endOffset: endOffset, maxBytes: maxBytes) { return chunk }
+        }
+        return nil
+    }
+
+    /// The earliest offset with a timestamp at or after `timestamp` (ListOffsets by time).
+    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
+        for segment in segments where segment.maxTimestamp >= timestamp {
+            if let offset = try segment.offset(forTimestamp: timestamp) { return max(offset, logStartOffset) }
+        }
+        return nil
+    }
+
+    /// The largest timestamp in the log and an offset holding it (ListOffsets with MAX_TIMESTAMP).
+    var maxTimestamp: Int64 { segments.map(\.maxTimestamp).max() ?? -1 }
+
+    // MARK: Deletion
+
+    /// DeleteRecords: raises the log start offset and drops segments wholly below it.
+    func deleteRecords(before offset: Int64) throws -> Int64 {
+        let target = min(offset, logEndOffset)
+        if target > logStartOffset {
+            logStartOffset = target
+            try writeLogStartOffset()
+            try dropSegments { $0.nextOffset <= target }
+        }
+        return logStartOffset
+    }
+
+    /// Applies retention.ms and retention.bytes to closed segments.
+    func applyRetention(nowMs: Int64) throws {
+        guard config.cleanupPolicy != .compact else { return }
+        if config.retentionMs >= 0 {
+            try dropSegments { $0.maxTimestamp >= 0 && nowMs - $0.maxTimestamp > config.retentionMs }
+        }
+        if config.retentionBytes >= 0 {
+            var excess = sizeInBytes - Int(config.retentionBytes)
+            try dropSegments { segment in
+                guard excess >= segment.size else { return false }
+                excess -= segment.size
+                return true
+            }
+        }
+    }
+
+    /// Deletes leading closed segments while `shouldDrop` holds; the active segment always stays.
+    private func dropSegments(while shouldDrop: (LogSegment) -> Bool) throws {
+        var dropped = false
+        while segments.count > 1, shouldDrop(segments[0]) {
+            segments.removeFirst().delete()
+            dropped = true
+        }
+        if dropped, segments[0].baseOffset > logStartOffset {
+            logStartOffset = segments[0].baseOffset
+            try writeLogStartOffset()
+        }
+    }
+
+    /// Removes the whole log from disk (DeleteTopics).
+    func deleteAll() throws {
+        segments.removeAll()
+        try POSIXFile.removeDirectory(directory)
+    }
+
+    // MARK: Log start offset checkpoint
+
+    private static func readLogStartOffset(_ directory: String) -> Int64? {
+        guard let file = try? POSIXFile(path: directory + "/log-start-offset", create: false),
+              var bytes = try? file.read(at: 0, length: 8, allocator: ByteBufferAllocator()),
+              let value = bytes.readInteger(as: Int64.self) else { return nil }
+        return value
+    }
+
+    private func writeLogStartOffset() throws {
+        let temp = directory + "/log-start-offset.tmp"
+        let file = try POSIXFile(path: temp, create: true)
+        var bytes = ByteBuffer()
+        bytes.writeInteger(logStartOffset)
+        try file.truncate(to: 0)
+        try file.write(bytes, at: 0)
+        try file.sync()
+        try POSIXFile.rename(temp, to: directory + "/log-start-offset")
+    }
+}

@@ -59,7 +59,8 @@ bench: deps venv
 
 ## Regenerate the protocol codecs from Kafka's JSON schemas; `git diff` is then empty.
 protocol:
-	swift run -c release kafka-protocol-generator $(SCHEMAS) Sources/KafkaProtocol/Generated
+	swift run -c release kafka-protocol-generator $(SCHEMAS) Sources/KafkaProtocol/Generated \
+	  --probe-output Sources/KafkaCodecProbe/Generated
 
 demo: deps
 	swift build --product KafkaCodecProbe

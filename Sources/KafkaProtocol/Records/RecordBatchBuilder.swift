@@ -1,0 +1,174 @@
+import NIOCore
+
+/// Builds one magic-2 record batch: append records, then `build` the bytes with the
+/// chosen codec, the header fields computed (lastOffsetDelta, maxTimestamp, length, CRC).
+///
+/// Records are encoded as they are appended, into one buffer; the first record's
+/// timestamp becomes the batch's base timestamp, as in Kafka's own producers.
+///
+/// ```swift
+/// var builder = RecordBatchBuilder(compression: .lz4, producerId: 7, producerEpoch: 0, baseSequence: 0)
+/// try builder.append(timestamp: 1_700_000_000_000, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v"))
+/// let batch = try builder.build()
+/// ```
+public struct RecordBatchBuilder: Sendable {
+    public var baseOffset: Int64
+    public var compression: CompressionCodec
+    public var producerId: Int64
+    public var producerEpoch: Int16
+    public var baseSequence: Int32
+    public var isTransactional: Bool
+    /// Control batches hold markers, not data; see `RecordBatchBuilder.endTransactionMarker`.
+    public var isControl: Bool
+    public var partitionLeaderEpoch: Int32
+    /// With `.logAppendTime`, `logAppendTime` becomes the batch's max timestamp (what a broker writes).
+    public var timestampType: TimestampType
+    public var logAppendTime: Int64?
+
+    /// The encoded records, uncompressed.
+    private var body: ByteBuffer
+    public private(set) var recordCount: Int32 = 0
+    private var baseTimestamp: Int64?
+    private var maxTimestamp: Int64 = -1
+    private var lastOffsetDelta: Int32 = -1
+
+    /// - Parameter reservingCapacity: the expected uncompressed size of the records, reserved up front.
+    public init(baseOffset: Int64 = 0, compression: CompressionCodec = .none,
+                producerId: Int64 = RecordBatchHeader.noProducerId, producerEpoch: Int16 = -1,
+                baseSequence: Int32 = RecordBatchHeader.noSequence, isTransactional: Bool = false,
+                isControl: Bool = false, partitionLeaderEpoch: Int32 = -1,
+                timestampType: TimestampType = .createTime, logAppendTime: Int64? = nil,
+                reservingCapacity: Int = 1024) {
+        self.baseOffset = baseOffset
+        self.compression = compression
+        self.producerId = producerId
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+        self.isTransactional = isTransactional
+        self.isControl = isControl
+        self.partitionLeaderEpoch = partitionLeaderEpoch
+        self.timestampType = timestampType
+        self.logAppendTime = logAppendTime
+        self.body = ByteBufferAllocator().buffer(capacity: reservingCapacity)
+    }
+
+    /// The size of the records so far, before compression.
+    public var uncompressedRecordBytes: Int { self.body.readableBytes }
+    /// The batch's size if built now without compression (an upper bound for most codecs' benefit).
+    public var estimatedSizeInBytes: Int { RecordBatchHeader.size + self.body.readableBytes }
+    public var isEmpty: Bool { self.recordCount == 0 }
+
+    /// Appends a record with the next offset delta.
+    public mutating func append(timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []) throws {
+        try self.append(offsetDelta: self.lastOffsetDelta &+ 1, timestamp: timestamp, key: key, value: value, headers: headers)
+    }
+
+    /// Appends a record with an explicit offset delta, which must exceed the previous one
+    /// (gaps are allowed: compacted batches have them).
+    public mutating func append(offsetDelta: Int32, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []) throws {
+        guard offsetDelta > self.lastOffsetDelta, self.recordCount < Int32.max else {
+            throw KafkaProtocolError.invalidRecord("offset delta \(offsetDelta) does not follow \(self.lastOffsetDelta)")
+        }
+        let base = self.baseTimestamp ?? timestamp
+        let timestampDelta = timestamp &- base
+        let keyLength = key?.readableBytes ?? -1
+        let valueLength = value?.readableBytes ?? -1
+        var size = 1 + ByteBuffer.varlongSize(timestampDelta) + ByteBuffer.varlongSize(Int64(offsetDelta))
+            + ByteBuffer.varlongSize(Int64(keyLength)) + Swift.max(keyLength, 0)
+            + ByteBuffer.varlongSize(Int64(valueLength)) + Swift.max(valueLength, 0)
+            + ByteBuffer.varlongSize(Int64(headers.count))
+        for header in headers {
+            let headerKeyLength = header.key.utf8.count
+            let headerValueLength = header.value?.readableBytes ?? -1
+            size += ByteBuffer.varlongSize(Int64(headerKeyLength)) + headerKeyLength
+                + ByteBuffer.varlongSize(Int64(headerValueLength)) + Swift.max(headerValueLength, 0)
+        }
+        guard size <= Int(Int32.max) - RecordBatchHeader.size - self.body.readableBytes - 5 else {
+            throw KafkaProtocolError.tooLarge(context: "record batch", size: size + self.body.readableBytes, limit: Int(Int32.max))
+        }
+
+        self.body.reserveCapacity(minimumWritableBytes: size + 5)
+        self.body.writeVarint(Int32(size))
+        self.body.writeInteger(UInt8(0)) // record attributes
+        self.body.writeVarlong(timestampDelta)
+        self.body.writeVarint(offsetDelta)
+        self.writeBytes(key)
+        self.writeBytes(value)
+        self.body.writeVarint(Int32(headers.count))
+        for header in headers {
+            self.body.writeVarint(Int32(header.key.utf8.count))
+            self.body.writeString(header.key)
+            self.writeBytes(header.value)
+        }
+
+        self.baseTimestamp = base
+        self.maxTimestamp = Swift.max(self.maxTimestamp, timestamp)
+        self.lastOffsetDelta = offsetDelta
+        self.recordCount += 1
+    }
+
+    private mutating func writeBytes(_ bytes: ByteBuffer?) {
+        guard let bytes else {
+            self.body.writeVarint(-1)
+            return
+        }
+        self.body.writeVarint(Int32(bytes.readableBytes))
+        self.body.writeImmutableBuffer(bytes)
+    }
+
+    /// The header as `build` writes it, before the length and CRC are known.
+    private func header(batchLength: Int32) -> RecordBatchHeader {
+        let attributes = RecordBatchAttributes(compression: self.compression, timestampType: self.timestampType,
+                                               isTransactional: self.isTransactional, isControl: self.isControl)
+        var maxTimestamp = self.maxTimestamp
+        if self.timestampType == .logAppendTime, let logAppendTime = self.logAppendTime { maxTimestamp = logAppendTime }
+        return RecordBatchHeader(
+            baseOffset: self.baseOffset, batchLength: batchLength, partitionLeaderEpoch: self.partitionLeaderEpoch,
+            crc: 0, attributes: attributes, lastOffsetDelta: Swift.max(self.lastOffsetDelta, 0),
+            baseTimestamp: self.baseTimestamp ?? -1, maxTimestamp: maxTimestamp,
+            producerId: self.producerId, producerEpoch: self.producerEpoch, baseSequence: self.baseSequence,
+            recordCount: self.recordCount)
+    }
+
+    /// Appends the finished batch to `buffer`.
+    public func build(into buffer: inout ByteBuffer) throws {
+        let start = buffer.writerIndex
+        let layout = RecordBatchHeader.Layout.self
+        // Uncompressed output size is known exactly; compressed output is reserved by the codec.
+        buffer.reserveCapacity(minimumWritableBytes: RecordBatchHeader.size + (self.compression == .none ? self.body.readableBytes : 0))
+        self.header(batchLength: 0).write(to: &buffer)
+        do {
+            try self.compression.compress(self.body, appendingTo: &buffer)
+        } catch {
+            buffer.moveWriterIndex(to: start)
+            throw error
+        }
+        let total = buffer.writerIndex - start
+        guard total - RecordBatchHeader.logOverhead <= Int(Int32.max) else {
+            buffer.moveWriterIndex(to: start)
+            throw KafkaProtocolError.tooLarge(context: "record batch", size: total, limit: Int(Int32.max))
+        }
+        buffer.setInteger(Int32(total - RecordBatchHeader.logOverhead), at: start + layout.batchLength, endianness: .big)
+        let crc = try CRC32C.checksum(buffer, at: start + layout.attributes, length: total - layout.attributes)
+        buffer.setInteger(crc, at: start + layout.crc, endianness: .big)
+    }
+
+    /// The finished batch, in a buffer of its own.
+    public func build() throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + self.body.readableBytes)
+        try self.build(into: &buffer)
+        return buffer
+    }
+
+    /// A control batch holding one transaction marker, as a transaction coordinator
+    /// has the partition leader write it when a transaction commits or aborts.
+    public static func endTransactionMarker(_ marker: ControlRecord, baseOffset: Int64 = 0, timestamp: Int64,
+                                            producerId: Int64, producerEpoch: Int16,
+                                            partitionLeaderEpoch: Int32 = -1) throws -> ByteBuffer {
+        var builder = RecordBatchBuilder(baseOffset: baseOffset, producerId: producerId, producerEpoch: producerEpoch,
+                                         isTransactional: true, isControl: true, partitionLeaderEpoch: partitionLeaderEpoch,
+                                         reservingCapacity: 32)
+        try builder.append(timestamp: timestamp, key: marker.encodedKey(), value: marker.encodedValue())
+        return try builder.build()
+    }
+}

@@ -223,13 +223,13 @@ struct MessageEmitter {
             // Refuse values that this version cannot carry before writing anything.
             for field in structure.fields where !field.ignorable {
                 let absent = domain.subtracting(field.presentVersions).condition(within: domain)
-                let condition = Expr.and(absent, nonDefaultCondition(field, value: "self.\(field.property)"))
+                let condition = Expr.and(Expr.and(absent, nonDefaultCondition(field, value: "self.\(field.property)")), "KafkaEncoding.isStrict")
                 out.guarded(condition) { out in
                     out.line("throw KafkaProtocolError.fieldNotSupported(message: \(Naming.stringLiteral(message.name)), field: \(fieldPath(structure, field.schemaName)), version: version)")
                 }
             }
             if flexibility == .sometimes {
-                out.block("if !flexible && !self.unknownTaggedFields.isEmpty") { out in
+                out.block("if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict") { out in
                     out.line("throw KafkaProtocolError.fieldNotSupported(message: \(Naming.stringLiteral(message.name)), field: \(fieldPath(structure, "unknownTaggedFields")), version: version)")
                 }
             }

@@ -135,8 +135,8 @@ final class OffsetStore: Sendable {
                 guard let batch = try? RecordBatch.decode(from: &records) else { break }
                 offset = batch.lastOffset + 1
                 if batch.isControl {
-                    if let marker = try? ControlRecord.decodeMarker(fromBatch: batch) {
-                        resolve(producerId: batch.header.producerId, commit: marker == .commit)
+                    if let kind = TransactionMarkers.kind(of: batch) {
+                        resolve(producerId: batch.header.producerId, commit: kind == .commit)
                     }
                     continue
                 }

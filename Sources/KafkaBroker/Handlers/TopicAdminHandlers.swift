@@ -9,7 +9,7 @@ extension BrokerCore {
             var configs: [String: String] = [:]
             for config in topic.configs { if let value = config.value { configs[config.name] = value } }
             let partitions = topic.numPartitions == -1 ? configuration.defaultPartitions : topic.numPartitions
-            do {
+            do throws(TopicError) {
                 guard topic.assignments.isEmpty || topic.assignments.allSatisfy({ $0.brokerIds == [configuration.nodeId] }) else {
                     throw TopicError(code: .invalidReplicaAssignment, message: "the dev broker has one node, id \(configuration.nodeId)")
                 }
@@ -45,7 +45,7 @@ extension BrokerCore {
                 result.errorCode = (target.id != nil ? KafkaErrorCode.unknownTopicId : .unknownTopicOrPartition).rawValue
                 return result
             }
-            do { try topics.delete(name: topic.name) } catch {
+            do throws(TopicError) { try topics.delete(name: topic.name) } catch {
                 result.errorCode = error.code.rawValue
                 result.errorMessage = error.message
             }
@@ -57,7 +57,7 @@ extension BrokerCore {
         let now = Self.nowMs()
         return CreatePartitionsResponse(results: request.topics.map { topic in
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name, errorCode: 0)
-            do {
+            do throws(TopicError) {
                 if request.validateOnly {
                     guard let existing = topics.topic(named: topic.name) else {
                         throw TopicError(code: .unknownTopicOrPartition, message: "topic '\(topic.name)' does not exist")

@@ -99,7 +99,8 @@ struct RequestRouter: Sendable {
         out.reserveCapacity(256)
         let sizeIndex = out.startKafkaFrame()
         try ResponseHeader(correlationId: header.correlationId).encode(into: &out, version: R.responseHeaderVersion(for: version))
-        try response.encode(into: &out, version: version)
+        // One response value serves every version: fields an older version lacks are left out.
+        try KafkaEncoding.withFieldsDroppedForOlderVersions { try response.encode(into: &out, version: version) }
         out.finishKafkaFrame(sizeAt: sizeIndex)
         return out
     }
@@ -112,7 +113,7 @@ struct RequestRouter: Sendable {
         out.writeInteger(correlationId)
         // Version 0 of the response has only the error code and the key ranges, which any
         // ApiVersions value can be encoded as.
-        try? response.encode(into: &out, version: 0)
+        KafkaEncoding.withFieldsDroppedForOlderVersions { try? response.encode(into: &out, version: 0) }
         out.finishKafkaFrame(sizeAt: sizeIndex)
         return out
     }

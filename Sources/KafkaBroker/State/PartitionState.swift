@@ -33,7 +33,7 @@ final class PartitionState: Sendable {
 
     private let inner: Mutex<Inner>
 
-    init(topic: String, partition: Int32, log: PartitionLog) throws {
+    init(topic: String, partition: Int32, log: sending PartitionLog) throws {
         self.topic = topic
         self.partition = partition
         var state = Inner(log: log)
@@ -49,7 +49,7 @@ final class PartitionState: Sendable {
             var position = chunk.readerIndex
             let limit = chunk.writerIndex
             while position + RecordBatchHeader.size <= limit {
-                let header = try RecordBatchHeader(parsing: chunk, at: position)
+                let header = try RecordBatchHeader(from: chunk, at: position)
                 let first = header.baseOffset
                 let last = header.lastOffset
                 if header.attributes.isControl, let batch = chunk.getSlice(at: position, length: header.totalSize) {
@@ -63,7 +63,7 @@ final class PartitionState: Sendable {
     }
 
     private static func applyMarker(batch: ByteBuffer, header: RecordBatchHeader, state: inout Inner) {
-        guard let marker = try? ControlRecord.decodeMarker(fromBatch: batch), marker == .abort,
+        guard TransactionMarkers.kind(ofBatchBytes: batch) == .abort,
               let first = state.producers.openTransactionFirstOffset(producerId: header.producerId) else { return }
         state.aborted.append(AbortedTransaction(producerId: header.producerId, firstOffset: first, lastOffset: header.baseOffset))
     }
@@ -114,7 +114,7 @@ final class PartitionState: Sendable {
     /// Writes a commit or abort marker for a producer's transaction on this partition.
     func writeMarker(producerId: Int64, producerEpoch: Int16, commit: Bool, coordinatorEpoch: Int32, nowMs: Int64) throws {
         try inner.withLock { state in
-            let batch = ControlRecord.makeMarkerBatch(
+            let batch = try TransactionMarkers.batch(
                 commit: commit, producerId: producerId, producerEpoch: producerEpoch,
                 coordinatorEpoch: coordinatorEpoch, timestamp: nowMs)
             let firstOffset = state.producers.openTransactionFirstOffset(producerId: producerId)

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaProtocol
 import NIOCore
 import Synchronization
 

@@ -64,7 +64,7 @@ final class LogSegment {
             let length = header.totalSize
             if recover {
                 let batch = try log.read(at: position, length: length, allocator: allocator)
-                guard batch.readableBytes == length, (try? RecordBatchHeader.verifyChecksum(batch)) == true else { break }
+                guard batch.readableBytes == length, (try? RecordBatchHeader.verifyCRC(in: batch, at: batch.readerIndex)) != nil else { break }
             }
             if rebuild { try index(position: position, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, size: length) }
             maxTimestamp = max(maxTimestamp, header.maxTimestamp)
@@ -90,7 +90,7 @@ final class LogSegment {
     private func readHeader(at position: Int, fileSize: Int) throws -> StoredHeader? {
         guard fileSize - position >= RecordBatchHeader.size else { return nil }
         let bytes = try log.read(at: position, length: RecordBatchHeader.size, allocator: allocator)
-        guard let header = try? RecordBatchHeader(parsing: bytes, at: bytes.readerIndex) else { return nil }
+        guard let header = try? RecordBatchHeader(from: bytes, at: bytes.readerIndex) else { return nil }
         let total = header.totalSize
         guard total >= RecordBatchHeader.size, position + total <= fileSize else { return nil }
         return StoredHeader(baseOffset: header.baseOffset, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, totalSize: total)
@@ -136,7 +136,7 @@ final class LogSegment {
         var chunk = try log.read(at: position, length: want, allocator: allocator)
         var end = 0
         while end + RecordBatchHeader.size <= chunk.readableBytes,
-              let header = try? RecordBatchHeader(parsing: chunk, at: chunk.readerIndex + end) {
+              let header = try? RecordBatchHeader(from: chunk, at: chunk.readerIndex + end) {
             guard header.baseOffset < endOffset else { break }
             if end + header.totalSize > chunk.readableBytes {
                 if end > 0 { break }

@@ -73,7 +73,7 @@ final class PartitionLog {
         while position < total {
             let header: RecordBatchHeader
             do {
-                header = try RecordBatchHeader(parsing: records, at: records.readerIndex + position)
+                header = try RecordBatchHeader(from: records, at: records.readerIndex + position)
             } catch {
                 if case KafkaProtocolError.unsupportedMagic = error {
                     throw AppendError(code: .unsupportedForMessageFormat, message: "only record batch format v2 is accepted")
@@ -88,7 +88,7 @@ final class PartitionLog {
                 throw AppendError(code: .messageTooLarge, message: "batch of \(size) bytes exceeds max.message.bytes \(config.maxMessageBytes)")
             }
             let slice = records.getSlice(at: records.readerIndex + position, length: size)!
-            guard (try? RecordBatchHeader.verifyChecksum(slice)) == true else {
+            guard (try? RecordBatchHeader.verifyCRC(in: slice, at: slice.readerIndex)) != nil else {
                 throw AppendError(code: .corruptMessage, message: "record batch CRC mismatch")
             }
             guard header.recordCount >= 0, header.lastOffsetDelta >= 0 else {
@@ -111,10 +111,10 @@ final class PartitionLog {
         entries.reserveCapacity(batches.count)
         for batch in batches {
             let at = records.readerIndex + batch.position
-            records.setInteger(next, at: at + RecordBatchHeader.baseOffsetOffset)
+            try RecordBatchHeader.setBaseOffset(next, in: &records, at: at)
             var batchMax = batch.header.maxTimestamp
             if config.timestampType == .logAppendTime {
-                RecordBatchHeader.setLogAppendTime(nowMs, in: &records, at: at)
+                try RecordBatchHeader.setLogAppendTime(nowMs, in: &records, at: at)
                 batchMax = nowMs
             }
             let last = next + Int64(batch.header.lastOffsetDelta)

@@ -88,7 +88,7 @@ public struct KafkaAdmin: Sendable {
         self.cluster = cluster
     }
 
-    private var timeoutMs: Int32 { Int32(cluster.configuration.requestTimeout.components.seconds * 1000) }
+    private var timeoutMs: Int32 { Int32(clamping: cluster.configuration.requestTimeout.milliseconds) }
 
     /// Sends to the controller, which handles topic changes.
     private func sendToController<R: KafkaRequestMessage>(_ request: R) async throws -> R.Response {

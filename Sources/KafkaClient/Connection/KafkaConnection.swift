@@ -46,7 +46,7 @@ public final class KafkaConnection: Sendable {
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.nanoseconds)))
+                .connectTimeout(configuration.connectTimeout.timeAmount)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: maxResponseSize)))
@@ -124,7 +124,7 @@ public final class KafkaConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let outbound = OutboundKafkaRequest(
             frame: frame, apiName: R.messageName, expectsResponse: expectsResponse,
-            timeout: .nanoseconds(Int64(timeout.nanoseconds)), promise: promise
+            timeout: timeout.timeAmount, promise: promise
         )
         channel.writeAndFlush(outbound, promise: nil)
         return try await promise.futureResult.get()
@@ -150,12 +150,12 @@ public final class KafkaConnection: Sendable {
                 timeout: configuration.requestTimeout, clientId: configuration.clientId, channel: channel
             )
             var attempt = frame
-            if let response = try? decodeResponse(ApiVersionsRequest.self, from: &attempt, version: version),
+            if let response = try? decodeResponse(ApiVersionsRequest.self, from: &attempt, version: version, broker: broker),
                response.errorCode == KafkaErrorCode.noError.rawValue {
                 return ApiVersionTable(response)
             }
             var fallback = frame
-            let v0 = try decodeResponse(ApiVersionsRequest.self, from: &fallback, version: 0)
+            let v0 = try decodeResponse(ApiVersionsRequest.self, from: &fallback, version: 0, broker: broker)
             guard v0.errorCode == KafkaErrorCode.unsupportedVersion.rawValue,
                   let offered = ApiVersionTable(v0).range(for: .apiVersions),
                   let retry = Optional(min(offered.upperBound, ApiVersionsRequest.validVersions.upperBound)),

@@ -44,7 +44,7 @@ extension AddOffsetsToTxnRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddOffsetsToTxnRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.transactionalId, compact: flexible)

@@ -35,7 +35,7 @@ extension AddOffsetsToTxnResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddOffsetsToTxnResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)

@@ -101,22 +101,22 @@ extension AddPartitionsToTxnRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if version <= 3 && !self.transactions.isEmpty {
+        if version <= 3 && !self.transactions.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "Transactions", version: version)
         }
-        if version >= 4 && self.v3AndBelowTransactionalId != "" {
+        if version >= 4 && self.v3AndBelowTransactionalId != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "V3AndBelowTransactionalId", version: version)
         }
-        if version >= 4 && self.v3AndBelowProducerId != 0 {
+        if version >= 4 && self.v3AndBelowProducerId != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "V3AndBelowProducerId", version: version)
         }
-        if version >= 4 && self.v3AndBelowProducerEpoch != 0 {
+        if version >= 4 && self.v3AndBelowProducerEpoch != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "V3AndBelowProducerEpoch", version: version)
         }
-        if version >= 4 && !self.v3AndBelowTopics.isEmpty {
+        if version >= 4 && !self.v3AndBelowTopics.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "V3AndBelowTopics", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 4 {
@@ -193,7 +193,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnRequest", field: "AddPartitionsToTxnTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

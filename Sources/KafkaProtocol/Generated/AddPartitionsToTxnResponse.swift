@@ -104,13 +104,13 @@ extension AddPartitionsToTxnResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if version <= 3 && !self.resultsByTransaction.isEmpty {
+        if version <= 3 && !self.resultsByTransaction.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnResponse", field: "ResultsByTransaction", version: version)
         }
-        if version >= 4 && !self.resultsByTopicV3AndBelow.isEmpty {
+        if version >= 4 && !self.resultsByTopicV3AndBelow.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnResponse", field: "ResultsByTopicV3AndBelow", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -171,7 +171,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnResponse", field: "AddPartitionsToTxnTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -196,7 +196,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AddPartitionsToTxnResponse", field: "AddPartitionsToTxnPartitionResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

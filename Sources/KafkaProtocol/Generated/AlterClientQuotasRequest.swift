@@ -103,7 +103,7 @@ extension AlterClientQuotasRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.entries, compact: flexible, version: version)
@@ -132,7 +132,7 @@ extension AlterClientQuotasRequest {
 extension AlterClientQuotasRequest.EntryData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasRequest", field: "EntryData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.entity, compact: flexible, version: version)
@@ -157,7 +157,7 @@ extension AlterClientQuotasRequest.EntryData {
 extension AlterClientQuotasRequest.EntityData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasRequest", field: "EntityData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.entityType, compact: flexible)
@@ -182,7 +182,7 @@ extension AlterClientQuotasRequest.EntityData {
 extension AlterClientQuotasRequest.OpData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasRequest", field: "OpData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.key, compact: flexible)

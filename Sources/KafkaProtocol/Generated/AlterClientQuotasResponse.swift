@@ -81,7 +81,7 @@ extension AlterClientQuotasResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -110,7 +110,7 @@ extension AlterClientQuotasResponse {
 extension AlterClientQuotasResponse.EntryData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasResponse", field: "EntryData.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -137,7 +137,7 @@ extension AlterClientQuotasResponse.EntryData {
 extension AlterClientQuotasResponse.EntityData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterClientQuotasResponse", field: "EntityData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.entityType, compact: flexible)

@@ -82,7 +82,7 @@ extension AlterConfigsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterConfigsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.resources, compact: flexible, version: version)
@@ -111,7 +111,7 @@ extension AlterConfigsRequest {
 extension AlterConfigsRequest.AlterConfigsResource {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterConfigsRequest", field: "AlterConfigsResource.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceType)
@@ -138,7 +138,7 @@ extension AlterConfigsRequest.AlterConfigsResource {
 extension AlterConfigsRequest.AlterableConfig {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterConfigsRequest", field: "AlterableConfig.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

@@ -64,7 +64,7 @@ extension AlterConfigsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterConfigsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -93,7 +93,7 @@ extension AlterConfigsResponse {
 extension AlterConfigsResponse.AlterConfigsResourceResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterConfigsResponse", field: "AlterConfigsResourceResponse.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

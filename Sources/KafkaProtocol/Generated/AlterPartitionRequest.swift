@@ -169,13 +169,13 @@ extension AlterPartitionRequest.TopicData {
 
 extension AlterPartitionRequest.PartitionData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
-        if version >= 3 && !self.newIsr.isEmpty {
+        if version >= 3 && !self.newIsr.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterPartitionRequest", field: "PartitionData.NewIsr", version: version)
         }
-        if version <= 2 && !self.newIsrWithEpochs.isEmpty {
+        if version <= 2 && !self.newIsrWithEpochs.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterPartitionRequest", field: "PartitionData.NewIsrWithEpochs", version: version)
         }
-        if version <= 0 && self.leaderRecoveryState != 0 {
+        if version <= 0 && self.leaderRecoveryState != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterPartitionRequest", field: "PartitionData.LeaderRecoveryState", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

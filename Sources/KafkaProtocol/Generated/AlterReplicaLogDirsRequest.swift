@@ -74,7 +74,7 @@ extension AlterReplicaLogDirsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterReplicaLogDirsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.dirs, compact: flexible, version: version)
@@ -101,7 +101,7 @@ extension AlterReplicaLogDirsRequest {
 extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterReplicaLogDirsRequest", field: "AlterReplicaLogDir.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.path, compact: flexible)
@@ -126,7 +126,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
 extension AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterReplicaLogDirsRequest", field: "AlterReplicaLogDirTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

@@ -77,7 +77,7 @@ extension AlterReplicaLogDirsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterReplicaLogDirsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -106,7 +106,7 @@ extension AlterReplicaLogDirsResponse {
 extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterReplicaLogDirsResponse", field: "AlterReplicaLogDirTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)
@@ -131,7 +131,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
 extension AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterReplicaLogDirsResponse", field: "AlterReplicaLogDirPartitionResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -130,7 +130,7 @@ extension ApiVersionsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ApiVersionsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -205,7 +205,7 @@ extension ApiVersionsResponse {
 extension ApiVersionsResponse.ApiVersion {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ApiVersionsResponse", field: "ApiVersion.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.apiKey)

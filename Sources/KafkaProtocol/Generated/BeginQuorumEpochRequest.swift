@@ -119,7 +119,7 @@ extension BeginQuorumEpochRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableString(self.clusterId, compact: flexible, nullable: true, context: "BeginQuorumEpochRequest.ClusterId")
@@ -160,7 +160,7 @@ extension BeginQuorumEpochRequest {
 extension BeginQuorumEpochRequest.TopicData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochRequest", field: "TopicData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)
@@ -185,7 +185,7 @@ extension BeginQuorumEpochRequest.TopicData {
 extension BeginQuorumEpochRequest.PartitionData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochRequest", field: "PartitionData.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

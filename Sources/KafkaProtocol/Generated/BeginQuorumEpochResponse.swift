@@ -109,10 +109,10 @@ extension BeginQuorumEpochResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if version <= 0 && !self.nodeEndpoints.isEmpty {
+        if version <= 0 && !self.nodeEndpoints.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochResponse", field: "NodeEndpoints", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -160,7 +160,7 @@ extension BeginQuorumEpochResponse {
 extension BeginQuorumEpochResponse.TopicData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochResponse", field: "TopicData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)
@@ -185,7 +185,7 @@ extension BeginQuorumEpochResponse.TopicData {
 extension BeginQuorumEpochResponse.PartitionData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BeginQuorumEpochResponse", field: "PartitionData.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

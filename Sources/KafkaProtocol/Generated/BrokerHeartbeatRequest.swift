@@ -56,7 +56,7 @@ extension BrokerHeartbeatRequest {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && !self.offlineLogDirs.isEmpty {
+        if version <= 0 && !self.offlineLogDirs.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BrokerHeartbeatRequest", field: "OfflineLogDirs", version: version)
         }
         buffer.writeInteger(self.brokerId)

@@ -122,7 +122,7 @@ extension BrokerRegistrationRequest {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && self.isMigratingZkBroker {
+        if version <= 0 && self.isMigratingZkBroker && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "BrokerRegistrationRequest", field: "IsMigratingZkBroker", version: version)
         }
         buffer.writeInteger(self.brokerId)

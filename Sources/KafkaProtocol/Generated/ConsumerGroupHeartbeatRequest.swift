@@ -93,7 +93,7 @@ extension ConsumerGroupHeartbeatRequest {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && self.subscribedTopicRegex != nil {
+        if version <= 0 && self.subscribedTopicRegex != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ConsumerGroupHeartbeatRequest", field: "SubscribedTopicRegex", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: true)

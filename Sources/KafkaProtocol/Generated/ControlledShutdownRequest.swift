@@ -36,7 +36,7 @@ extension ControlledShutdownRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ControlledShutdownRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.brokerId)

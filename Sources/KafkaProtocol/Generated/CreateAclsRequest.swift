@@ -73,7 +73,7 @@ extension CreateAclsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateAclsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.creations, compact: flexible, version: version)
@@ -100,10 +100,10 @@ extension CreateAclsRequest {
 extension CreateAclsRequest.AclCreation {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if version <= 0 && self.resourcePatternType != 3 {
+        if version <= 0 && self.resourcePatternType != 3 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateAclsRequest", field: "AclCreation.ResourcePatternType", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateAclsRequest", field: "AclCreation.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceType)

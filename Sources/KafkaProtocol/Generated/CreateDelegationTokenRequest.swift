@@ -65,13 +65,13 @@ extension CreateDelegationTokenRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 2 && self.ownerPrincipalType != "" {
+        if version <= 2 && self.ownerPrincipalType != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenRequest", field: "OwnerPrincipalType", version: version)
         }
-        if version <= 2 && self.ownerPrincipalName != "" {
+        if version <= 2 && self.ownerPrincipalName != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenRequest", field: "OwnerPrincipalName", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 3 {
@@ -112,7 +112,7 @@ extension CreateDelegationTokenRequest {
 extension CreateDelegationTokenRequest.CreatableRenewers {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenRequest", field: "CreatableRenewers.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.principalType, compact: flexible)

@@ -71,13 +71,13 @@ extension CreateDelegationTokenResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 2 && self.tokenRequesterPrincipalType != "" {
+        if version <= 2 && self.tokenRequesterPrincipalType != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenResponse", field: "TokenRequesterPrincipalType", version: version)
         }
-        if version <= 2 && self.tokenRequesterPrincipalName != "" {
+        if version <= 2 && self.tokenRequesterPrincipalName != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenResponse", field: "TokenRequesterPrincipalName", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateDelegationTokenResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

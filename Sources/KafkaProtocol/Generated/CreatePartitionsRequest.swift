@@ -82,7 +82,7 @@ extension CreatePartitionsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreatePartitionsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.topics, compact: flexible, version: version)
@@ -113,7 +113,7 @@ extension CreatePartitionsRequest {
 extension CreatePartitionsRequest.CreatePartitionsTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreatePartitionsRequest", field: "CreatePartitionsTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -140,7 +140,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
 extension CreatePartitionsRequest.CreatePartitionsAssignment {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreatePartitionsRequest", field: "CreatePartitionsAssignment.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.brokerIds, compact: flexible, version: version)

@@ -115,10 +115,10 @@ extension CreateTopicsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 5
-        if version <= 0 && self.validateOnly {
+        if version <= 0 && self.validateOnly && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsRequest", field: "validateOnly", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.topics, compact: flexible, version: version)
@@ -153,7 +153,7 @@ extension CreateTopicsRequest {
 extension CreateTopicsRequest.CreatableTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsRequest", field: "CreatableTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -184,7 +184,7 @@ extension CreateTopicsRequest.CreatableTopic {
 extension CreateTopicsRequest.CreatableReplicaAssignment {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsRequest", field: "CreatableReplicaAssignment.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)
@@ -209,7 +209,7 @@ extension CreateTopicsRequest.CreatableReplicaAssignment {
 extension CreateTopicsRequest.CreatableTopicConfig {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsRequest", field: "CreatableTopicConfig.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

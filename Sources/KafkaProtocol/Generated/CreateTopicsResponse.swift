@@ -118,7 +118,7 @@ extension CreateTopicsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 2 {
@@ -151,7 +151,7 @@ extension CreateTopicsResponse {
 extension CreateTopicsResponse.CreatableTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "CreateTopicsResponse", field: "CreatableTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

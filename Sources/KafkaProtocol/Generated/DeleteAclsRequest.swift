@@ -73,7 +73,7 @@ extension DeleteAclsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.filters, compact: flexible, version: version)
@@ -100,10 +100,10 @@ extension DeleteAclsRequest {
 extension DeleteAclsRequest.DeleteAclsFilter {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if version <= 0 && self.patternTypeFilter != 3 {
+        if version <= 0 && self.patternTypeFilter != 3 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsRequest", field: "DeleteAclsFilter.PatternTypeFilter", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsRequest", field: "DeleteAclsFilter.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceTypeFilter)

@@ -109,7 +109,7 @@ extension DeleteAclsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -138,7 +138,7 @@ extension DeleteAclsResponse {
 extension DeleteAclsResponse.DeleteAclsFilterResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsResponse", field: "DeleteAclsFilterResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -165,10 +165,10 @@ extension DeleteAclsResponse.DeleteAclsFilterResult {
 extension DeleteAclsResponse.DeleteAclsMatchingAcl {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if version <= 0 && self.patternType != 3 {
+        if version <= 0 && self.patternType != 3 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsResponse", field: "DeleteAclsMatchingAcl.PatternType", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteAclsResponse", field: "DeleteAclsMatchingAcl.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

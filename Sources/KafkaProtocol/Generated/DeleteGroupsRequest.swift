@@ -32,7 +32,7 @@ extension DeleteGroupsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteGroupsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.groupsNames, compact: flexible, version: version)

@@ -56,7 +56,7 @@ extension DeleteGroupsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteGroupsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -85,7 +85,7 @@ extension DeleteGroupsResponse {
 extension DeleteGroupsResponse.DeletableGroupResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteGroupsResponse", field: "DeletableGroupResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)

@@ -78,7 +78,7 @@ extension DeleteRecordsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteRecordsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.topics, compact: flexible, version: version)
@@ -107,7 +107,7 @@ extension DeleteRecordsRequest {
 extension DeleteRecordsRequest.DeleteRecordsTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteRecordsRequest", field: "DeleteRecordsTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -132,7 +132,7 @@ extension DeleteRecordsRequest.DeleteRecordsTopic {
 extension DeleteRecordsRequest.DeleteRecordsPartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteRecordsRequest", field: "DeleteRecordsPartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -81,7 +81,7 @@ extension DeleteRecordsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteRecordsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -110,7 +110,7 @@ extension DeleteRecordsResponse {
 extension DeleteRecordsResponse.DeleteRecordsTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteRecordsResponse", field: "DeleteRecordsTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -135,7 +135,7 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult {
 extension DeleteRecordsResponse.DeleteRecordsPartitionResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteRecordsResponse", field: "DeleteRecordsPartitionResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -66,10 +66,10 @@ extension DeleteTopicsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version <= 5 && !self.topics.isEmpty {
+        if version <= 5 && !self.topics.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteTopicsRequest", field: "Topics", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteTopicsRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 6 {

@@ -69,7 +69,7 @@ extension DeleteTopicsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteTopicsResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {
@@ -102,7 +102,7 @@ extension DeleteTopicsResponse {
 extension DeleteTopicsResponse.DeletableTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DeleteTopicsResponse", field: "DeletableTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableString(self.name, compact: flexible, nullable: version >= 6, context: "DeleteTopicsResponse.DeletableTopicResult.Name")

@@ -56,10 +56,10 @@ extension DescribeAclsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 0 && self.patternTypeFilter != 3 {
+        if version <= 0 && self.patternTypeFilter != 3 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeAclsRequest", field: "PatternTypeFilter", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeAclsRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceTypeFilter)

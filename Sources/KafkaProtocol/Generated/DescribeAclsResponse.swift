@@ -101,7 +101,7 @@ extension DescribeAclsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeAclsResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -134,10 +134,10 @@ extension DescribeAclsResponse {
 extension DescribeAclsResponse.DescribeAclsResource {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if version <= 0 && self.patternType != 3 {
+        if version <= 0 && self.patternType != 3 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeAclsResponse", field: "DescribeAclsResource.PatternType", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeAclsResponse", field: "DescribeAclsResource.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceType)
@@ -170,7 +170,7 @@ extension DescribeAclsResponse.DescribeAclsResource {
 extension DescribeAclsResponse.AclDescription {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeAclsResponse", field: "AclDescription.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.principal, compact: flexible)

@@ -61,7 +61,7 @@ extension DescribeClientQuotasRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClientQuotasRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.components, compact: flexible, version: version)
@@ -90,7 +90,7 @@ extension DescribeClientQuotasRequest {
 extension DescribeClientQuotasRequest.ComponentData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClientQuotasRequest", field: "ComponentData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.entityType, compact: flexible)

@@ -106,7 +106,7 @@ extension DescribeClientQuotasResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClientQuotasResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -139,7 +139,7 @@ extension DescribeClientQuotasResponse {
 extension DescribeClientQuotasResponse.EntryData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClientQuotasResponse", field: "EntryData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.entity, compact: flexible, version: version)
@@ -164,7 +164,7 @@ extension DescribeClientQuotasResponse.EntryData {
 extension DescribeClientQuotasResponse.EntityData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClientQuotasResponse", field: "EntityData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.entityType, compact: flexible)
@@ -189,7 +189,7 @@ extension DescribeClientQuotasResponse.EntityData {
 extension DescribeClientQuotasResponse.ValueData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClientQuotasResponse", field: "ValueData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.key, compact: flexible)

@@ -35,7 +35,7 @@ extension DescribeClusterRequest {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && self.endpointType != 1 {
+        if version <= 0 && self.endpointType != 1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClusterRequest", field: "EndpointType", version: version)
         }
         buffer.writeKafkaBool(self.includeClusterAuthorizedOperations)

@@ -87,7 +87,7 @@ extension DescribeClusterResponse {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && self.endpointType != 1 {
+        if version <= 0 && self.endpointType != 1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeClusterResponse", field: "EndpointType", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)

@@ -65,13 +65,13 @@ extension DescribeConfigsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version <= 0 && self.includeSynonyms {
+        if version <= 0 && self.includeSynonyms && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeConfigsRequest", field: "IncludeSynonyms", version: version)
         }
-        if version <= 2 && self.includeDocumentation {
+        if version <= 2 && self.includeDocumentation && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeConfigsRequest", field: "IncludeDocumentation", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeConfigsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.resources, compact: flexible, version: version)
@@ -110,7 +110,7 @@ extension DescribeConfigsRequest {
 extension DescribeConfigsRequest.DescribeConfigsResource {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeConfigsRequest", field: "DescribeConfigsResource.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceType)

@@ -53,7 +53,7 @@ extension DescribeDelegationTokenRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableArray(self.owners, compact: flexible, nullable: true, version: version, context: "DescribeDelegationTokenRequest.Owners")
@@ -80,7 +80,7 @@ extension DescribeDelegationTokenRequest {
 extension DescribeDelegationTokenRequest.DescribeDelegationTokenOwner {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenRequest", field: "DescribeDelegationTokenOwner.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.principalType, compact: flexible)

@@ -113,7 +113,7 @@ extension DescribeDelegationTokenResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -144,13 +144,13 @@ extension DescribeDelegationTokenResponse {
 extension DescribeDelegationTokenResponse.DescribedDelegationToken {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if version <= 2 && self.tokenRequesterPrincipalType != "" {
+        if version <= 2 && self.tokenRequesterPrincipalType != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenResponse", field: "DescribedDelegationToken.TokenRequesterPrincipalType", version: version)
         }
-        if version <= 2 && self.tokenRequesterPrincipalName != "" {
+        if version <= 2 && self.tokenRequesterPrincipalName != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenResponse", field: "DescribedDelegationToken.TokenRequesterPrincipalName", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenResponse", field: "DescribedDelegationToken.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.principalType, compact: flexible)
@@ -199,7 +199,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationToken {
 extension DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeDelegationTokenResponse", field: "DescribedDelegationTokenRenewer.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.principalType, compact: flexible)

@@ -36,10 +36,10 @@ extension DescribeGroupsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 5
-        if version <= 2 && self.includeAuthorizedOperations {
+        if version <= 2 && self.includeAuthorizedOperations && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeGroupsRequest", field: "IncludeAuthorizedOperations", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeGroupsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.groups, compact: flexible, version: version)

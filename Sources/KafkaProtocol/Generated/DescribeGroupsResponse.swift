@@ -113,7 +113,7 @@ extension DescribeGroupsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeGroupsResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {
@@ -146,10 +146,10 @@ extension DescribeGroupsResponse {
 extension DescribeGroupsResponse.DescribedGroup {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
-        if version <= 2 && self.authorizedOperations != -2147483648 {
+        if version <= 2 && self.authorizedOperations != -2147483648 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeGroupsResponse", field: "DescribedGroup.AuthorizedOperations", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeGroupsResponse", field: "DescribedGroup.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -188,7 +188,7 @@ extension DescribeGroupsResponse.DescribedGroup {
 extension DescribeGroupsResponse.DescribedGroupMember {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeGroupsResponse", field: "DescribedGroupMember.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.memberId, compact: flexible)

@@ -53,7 +53,7 @@ extension DescribeLogDirsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeLogDirsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableArray(self.topics, compact: flexible, nullable: true, version: version, context: "DescribeLogDirsRequest.Topics")
@@ -80,7 +80,7 @@ extension DescribeLogDirsRequest {
 extension DescribeLogDirsRequest.DescribableLogDirTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeLogDirsRequest", field: "DescribableLogDirTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topic, compact: flexible)

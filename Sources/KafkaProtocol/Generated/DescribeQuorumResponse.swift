@@ -179,7 +179,7 @@ extension DescribeQuorumResponse {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 1 && !self.nodes.isEmpty {
+        if version <= 1 && !self.nodes.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeQuorumResponse", field: "Nodes", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -296,7 +296,7 @@ extension DescribeQuorumResponse.Listener {
 
 extension DescribeQuorumResponse.ReplicaState {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
-        if version <= 1 && self.replicaDirectoryId != UUID.kafkaZero {
+        if version <= 1 && self.replicaDirectoryId != UUID.kafkaZero && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeQuorumResponse", field: "ReplicaState.ReplicaDirectoryId", version: version)
         }
         buffer.writeInteger(self.replicaId)

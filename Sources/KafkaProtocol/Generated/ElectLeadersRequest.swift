@@ -61,10 +61,10 @@ extension ElectLeadersRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 0 && self.electionType != 0 {
+        if version <= 0 && self.electionType != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersRequest", field: "ElectionType", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {
@@ -99,7 +99,7 @@ extension ElectLeadersRequest {
 extension ElectLeadersRequest.TopicPartitions {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersRequest", field: "TopicPartitions.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topic, compact: flexible)

@@ -85,10 +85,10 @@ extension ElectLeadersResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 0 && self.errorCode != 0 {
+        if version <= 0 && self.errorCode != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersResponse", field: "ErrorCode", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -123,7 +123,7 @@ extension ElectLeadersResponse {
 extension ElectLeadersResponse.ReplicaElectionResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersResponse", field: "ReplicaElectionResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topic, compact: flexible)
@@ -148,7 +148,7 @@ extension ElectLeadersResponse.ReplicaElectionResult {
 extension ElectLeadersResponse.PartitionResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ElectLeadersResponse", field: "PartitionResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionId)

@@ -138,7 +138,7 @@ extension EndQuorumEpochRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "EndQuorumEpochRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableString(self.clusterId, compact: flexible, nullable: true, context: "EndQuorumEpochRequest.ClusterId")
@@ -173,7 +173,7 @@ extension EndQuorumEpochRequest {
 extension EndQuorumEpochRequest.TopicData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "EndQuorumEpochRequest", field: "TopicData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)
@@ -198,7 +198,7 @@ extension EndQuorumEpochRequest.TopicData {
 extension EndQuorumEpochRequest.PartitionData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "EndQuorumEpochRequest", field: "PartitionData.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -36,7 +36,7 @@ extension ExpireDelegationTokenRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ExpireDelegationTokenRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeKafkaBytes(self.hmac, compact: flexible)

@@ -39,7 +39,7 @@ extension ExpireDelegationTokenResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ExpireDelegationTokenResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

@@ -191,16 +191,16 @@ extension FetchRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 12
-        if version >= 15 && self.replicaId != -1 {
+        if version >= 15 && self.replicaId != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "ReplicaId", version: version)
         }
-        if version <= 14 && self.replicaState != FetchRequest.ReplicaState() {
+        if version <= 14 && self.replicaState != FetchRequest.ReplicaState() && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "ReplicaState", version: version)
         }
-        if version <= 6 && !self.forgottenTopicsData.isEmpty {
+        if version <= 6 && !self.forgottenTopicsData.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "ForgottenTopicsData", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "unknownTaggedFields", version: version)
         }
         if version <= 14 {
@@ -315,7 +315,7 @@ extension FetchRequest.ReplicaState {
 extension FetchRequest.FetchTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "FetchTopic.unknownTaggedFields", version: version)
         }
         if version <= 12 {
@@ -350,10 +350,10 @@ extension FetchRequest.FetchTopic {
 extension FetchRequest.FetchPartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
-        if version <= 11 && self.lastFetchedEpoch != -1 {
+        if version <= 11 && self.lastFetchedEpoch != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "FetchPartition.LastFetchedEpoch", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "FetchPartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partition)
@@ -417,7 +417,7 @@ extension FetchRequest.FetchPartition {
 extension FetchRequest.ForgottenTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchRequest", field: "ForgottenTopic.unknownTaggedFields", version: version)
         }
         if version <= 12 {

@@ -241,13 +241,13 @@ extension FetchResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 12
-        if version <= 6 && self.sessionId != 0 {
+        if version <= 6 && self.sessionId != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "SessionId", version: version)
         }
-        if version <= 15 && !self.nodeEndpoints.isEmpty {
+        if version <= 15 && !self.nodeEndpoints.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "NodeEndpoints", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {
@@ -311,7 +311,7 @@ extension FetchResponse {
 extension FetchResponse.FetchableTopicResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "FetchableTopicResponse.unknownTaggedFields", version: version)
         }
         if version <= 12 {
@@ -346,19 +346,19 @@ extension FetchResponse.FetchableTopicResponse {
 extension FetchResponse.PartitionData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
-        if version <= 11 && self.divergingEpoch != FetchResponse.EpochEndOffset() {
+        if version <= 11 && self.divergingEpoch != FetchResponse.EpochEndOffset() && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "PartitionData.DivergingEpoch", version: version)
         }
-        if version <= 11 && self.currentLeader != FetchResponse.LeaderIdAndEpoch() {
+        if version <= 11 && self.currentLeader != FetchResponse.LeaderIdAndEpoch() && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "PartitionData.CurrentLeader", version: version)
         }
-        if version <= 11 && self.snapshotId != FetchResponse.SnapshotId() {
+        if version <= 11 && self.snapshotId != FetchResponse.SnapshotId() && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "PartitionData.SnapshotId", version: version)
         }
-        if version <= 10 && self.preferredReadReplica != -1 {
+        if version <= 10 && self.preferredReadReplica != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "PartitionData.PreferredReadReplica", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "PartitionData.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)
@@ -492,7 +492,7 @@ extension FetchResponse.SnapshotId {
 extension FetchResponse.AbortedTransaction {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchResponse", field: "AbortedTransaction.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.producerId)

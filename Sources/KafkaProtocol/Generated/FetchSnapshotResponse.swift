@@ -167,7 +167,7 @@ extension FetchSnapshotResponse {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && !self.nodeEndpoints.isEmpty {
+        if version <= 0 && !self.nodeEndpoints.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FetchSnapshotResponse", field: "NodeEndpoints", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)

@@ -40,16 +40,16 @@ extension FindCoordinatorRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if version >= 4 && self.key != "" {
+        if version >= 4 && self.key != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorRequest", field: "Key", version: version)
         }
-        if version <= 0 && self.keyType != 0 {
+        if version <= 0 && self.keyType != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorRequest", field: "KeyType", version: version)
         }
-        if version <= 3 && !self.coordinatorKeys.isEmpty {
+        if version <= 3 && !self.coordinatorKeys.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorRequest", field: "CoordinatorKeys", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorRequest", field: "unknownTaggedFields", version: version)
         }
         if version <= 3 {

@@ -92,22 +92,22 @@ extension FindCoordinatorResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if version >= 4 && self.errorCode != 0 {
+        if version >= 4 && self.errorCode != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorResponse", field: "ErrorCode", version: version)
         }
-        if version >= 4 && self.nodeId != 0 {
+        if version >= 4 && self.nodeId != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorResponse", field: "NodeId", version: version)
         }
-        if version >= 4 && self.host != "" {
+        if version >= 4 && self.host != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorResponse", field: "Host", version: version)
         }
-        if version >= 4 && self.port != 0 {
+        if version >= 4 && self.port != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorResponse", field: "Port", version: version)
         }
-        if version <= 3 && !self.coordinators.isEmpty {
+        if version <= 3 && !self.coordinators.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorResponse", field: "Coordinators", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "FindCoordinatorResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {

@@ -44,10 +44,10 @@ extension HeartbeatRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version <= 2 && self.groupInstanceId != nil {
+        if version <= 2 && self.groupInstanceId != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "HeartbeatRequest", field: "GroupInstanceId", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "HeartbeatRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)

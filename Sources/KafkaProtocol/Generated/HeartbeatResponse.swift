@@ -35,7 +35,7 @@ extension HeartbeatResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "HeartbeatResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {

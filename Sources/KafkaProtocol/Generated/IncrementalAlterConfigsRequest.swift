@@ -86,7 +86,7 @@ extension IncrementalAlterConfigsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "IncrementalAlterConfigsRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.resources, compact: flexible, version: version)
@@ -115,7 +115,7 @@ extension IncrementalAlterConfigsRequest {
 extension IncrementalAlterConfigsRequest.AlterConfigsResource {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "IncrementalAlterConfigsRequest", field: "AlterConfigsResource.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.resourceType)
@@ -142,7 +142,7 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource {
 extension IncrementalAlterConfigsRequest.AlterableConfig {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "IncrementalAlterConfigsRequest", field: "AlterableConfig.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

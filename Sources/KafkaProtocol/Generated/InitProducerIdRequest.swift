@@ -44,13 +44,13 @@ extension InitProducerIdRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 2 && self.producerId != -1 {
+        if version <= 2 && self.producerId != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "InitProducerIdRequest", field: "ProducerId", version: version)
         }
-        if version <= 2 && self.producerEpoch != -1 {
+        if version <= 2 && self.producerEpoch != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "InitProducerIdRequest", field: "ProducerEpoch", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "InitProducerIdRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableString(self.transactionalId, compact: flexible, nullable: true, context: "InitProducerIdRequest.TransactionalId")

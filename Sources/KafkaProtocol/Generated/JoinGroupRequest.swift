@@ -81,10 +81,10 @@ extension JoinGroupRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if version <= 4 && self.groupInstanceId != nil {
+        if version <= 4 && self.groupInstanceId != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "JoinGroupRequest", field: "GroupInstanceId", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "JoinGroupRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)
@@ -137,7 +137,7 @@ extension JoinGroupRequest {
 extension JoinGroupRequest.JoinGroupRequestProtocol {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "JoinGroupRequest", field: "JoinGroupRequestProtocol.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

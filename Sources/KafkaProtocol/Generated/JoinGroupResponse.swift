@@ -86,10 +86,10 @@ extension JoinGroupResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if version <= 8 && self.skipAssignment {
+        if version <= 8 && self.skipAssignment && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "JoinGroupResponse", field: "SkipAssignment", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "JoinGroupResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 2 {
@@ -144,7 +144,7 @@ extension JoinGroupResponse {
 extension JoinGroupResponse.JoinGroupResponseMember {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "JoinGroupResponse", field: "JoinGroupResponseMember.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.memberId, compact: flexible)

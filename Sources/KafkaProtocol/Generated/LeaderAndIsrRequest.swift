@@ -175,19 +175,19 @@ extension LeaderAndIsrRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version <= 6 && self.isKRaftController {
+        if version <= 6 && self.isKRaftController && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "isKRaftController", version: version)
         }
-        if version <= 4 && self.type != 0 {
+        if version <= 4 && self.type != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "Type", version: version)
         }
-        if version >= 2 && !self.ungroupedPartitionStates.isEmpty {
+        if version >= 2 && !self.ungroupedPartitionStates.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "UngroupedPartitionStates", version: version)
         }
-        if version <= 1 && !self.topicStates.isEmpty {
+        if version <= 1 && !self.topicStates.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "TopicStates", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.controllerId)
@@ -248,7 +248,7 @@ extension LeaderAndIsrRequest {
 extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "LeaderAndIsrTopicState.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)
@@ -279,7 +279,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
 extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "LeaderAndIsrLiveLeader.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.brokerId)
@@ -306,10 +306,10 @@ extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
 extension LeaderAndIsrRequest.LeaderAndIsrPartitionState {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if version <= 5 && self.leaderRecoveryState != 0 {
+        if version <= 5 && self.leaderRecoveryState != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "LeaderAndIsrPartitionState.LeaderRecoveryState", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrRequest", field: "LeaderAndIsrPartitionState.unknownTaggedFields", version: version)
         }
         if version <= 1 {

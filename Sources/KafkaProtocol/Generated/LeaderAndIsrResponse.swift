@@ -89,13 +89,13 @@ extension LeaderAndIsrResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version >= 5 && !self.partitionErrors.isEmpty {
+        if version >= 5 && !self.partitionErrors.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrResponse", field: "PartitionErrors", version: version)
         }
-        if version <= 4 && !self.topics.isEmpty {
+        if version <= 4 && !self.topics.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrResponse", field: "Topics", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -150,7 +150,7 @@ extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
 extension LeaderAndIsrResponse.LeaderAndIsrPartitionError {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderAndIsrResponse", field: "LeaderAndIsrPartitionError.unknownTaggedFields", version: version)
         }
         if version <= 4 {

@@ -89,7 +89,7 @@ extension LeaderChangeMessage {
 
 extension LeaderChangeMessage.Voter {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
-        if version <= 0 && self.voterDirectoryId != UUID.kafkaZero {
+        if version <= 0 && self.voterDirectoryId != UUID.kafkaZero && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderChangeMessage", field: "Voter.VoterDirectoryId", version: version)
         }
         buffer.writeInteger(self.voterId)

@@ -65,13 +65,13 @@ extension LeaveGroupRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version >= 3 && self.memberId != "" {
+        if version >= 3 && self.memberId != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupRequest", field: "MemberId", version: version)
         }
-        if version <= 2 && !self.members.isEmpty {
+        if version <= 2 && !self.members.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupRequest", field: "Members", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)
@@ -110,7 +110,7 @@ extension LeaveGroupRequest {
 extension LeaveGroupRequest.MemberIdentity {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupRequest", field: "MemberIdentity.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.memberId, compact: flexible)

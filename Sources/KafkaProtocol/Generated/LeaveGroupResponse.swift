@@ -64,10 +64,10 @@ extension LeaveGroupResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version <= 2 && !self.members.isEmpty {
+        if version <= 2 && !self.members.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupResponse", field: "Members", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {
@@ -106,7 +106,7 @@ extension LeaveGroupResponse {
 extension LeaveGroupResponse.MemberResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaveGroupResponse", field: "MemberResponse.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.memberId, compact: flexible)

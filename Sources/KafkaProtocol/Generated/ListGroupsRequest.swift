@@ -36,13 +36,13 @@ extension ListGroupsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if version <= 3 && !self.statesFilter.isEmpty {
+        if version <= 3 && !self.statesFilter.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListGroupsRequest", field: "StatesFilter", version: version)
         }
-        if version <= 4 && !self.typesFilter.isEmpty {
+        if version <= 4 && !self.typesFilter.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListGroupsRequest", field: "TypesFilter", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListGroupsRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 4 {

@@ -68,7 +68,7 @@ extension ListGroupsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListGroupsResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {
@@ -103,7 +103,7 @@ extension ListGroupsResponse {
 extension ListGroupsResponse.ListedGroup {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListGroupsResponse", field: "ListedGroup.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)

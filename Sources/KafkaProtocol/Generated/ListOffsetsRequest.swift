@@ -94,10 +94,10 @@ extension ListOffsetsRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if version <= 1 && self.isolationLevel != 0 {
+        if version <= 1 && self.isolationLevel != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsRequest", field: "IsolationLevel", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.replicaId)
@@ -138,7 +138,7 @@ extension ListOffsetsRequest {
 extension ListOffsetsRequest.ListOffsetsTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsRequest", field: "ListOffsetsTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -163,10 +163,10 @@ extension ListOffsetsRequest.ListOffsetsTopic {
 extension ListOffsetsRequest.ListOffsetsPartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if version >= 1 && self.maxNumOffsets != 1 {
+        if version >= 1 && self.maxNumOffsets != 1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsRequest", field: "ListOffsetsPartition.MaxNumOffsets", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsRequest", field: "ListOffsetsPartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -92,7 +92,7 @@ extension ListOffsetsResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 2 {
@@ -125,7 +125,7 @@ extension ListOffsetsResponse {
 extension ListOffsetsResponse.ListOffsetsTopicResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "ListOffsetsTopicResponse.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -150,19 +150,19 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
 extension ListOffsetsResponse.ListOffsetsPartitionResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if version >= 1 && !self.oldStyleOffsets.isEmpty {
+        if version >= 1 && !self.oldStyleOffsets.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "ListOffsetsPartitionResponse.OldStyleOffsets", version: version)
         }
-        if version <= 0 && self.timestamp != -1 {
+        if version <= 0 && self.timestamp != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "ListOffsetsPartitionResponse.Timestamp", version: version)
         }
-        if version <= 0 && self.offset != -1 {
+        if version <= 0 && self.offset != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "ListOffsetsPartitionResponse.Offset", version: version)
         }
-        if version <= 3 && self.leaderEpoch != -1 {
+        if version <= 3 && self.leaderEpoch != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "ListOffsetsPartitionResponse.LeaderEpoch", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListOffsetsResponse", field: "ListOffsetsPartitionResponse.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -39,7 +39,7 @@ extension ListTransactionsRequest {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && self.durationFilter != -1 {
+        if version <= 0 && self.durationFilter != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ListTransactionsRequest", field: "DurationFilter", version: version)
         }
         try buffer.writeKafkaArray(self.stateFilters, compact: true, version: version)

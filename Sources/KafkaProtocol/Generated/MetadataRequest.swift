@@ -70,16 +70,16 @@ extension MetadataRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 9
-        if version <= 3 && !self.allowAutoTopicCreation {
+        if version <= 3 && !self.allowAutoTopicCreation && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataRequest", field: "AllowAutoTopicCreation", version: version)
         }
-        if ((version <= 7) || (version >= 11)) && self.includeClusterAuthorizedOperations {
+        if (((version <= 7) || (version >= 11)) && self.includeClusterAuthorizedOperations) && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataRequest", field: "IncludeClusterAuthorizedOperations", version: version)
         }
-        if version <= 7 && self.includeTopicAuthorizedOperations {
+        if version <= 7 && self.includeTopicAuthorizedOperations && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataRequest", field: "IncludeTopicAuthorizedOperations", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaNullableArray(self.topics, compact: flexible, nullable: version >= 1, version: version, context: "MetadataRequest.Topics")
@@ -124,7 +124,7 @@ extension MetadataRequest {
 extension MetadataRequest.MetadataRequestTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataRequest", field: "MetadataRequestTopic.unknownTaggedFields", version: version)
         }
         if version >= 10 {

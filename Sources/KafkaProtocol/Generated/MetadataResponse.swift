@@ -163,10 +163,10 @@ extension MetadataResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 9
-        if ((version <= 7) || (version >= 11)) && self.clusterAuthorizedOperations != -2147483648 {
+        if (((version <= 7) || (version >= 11)) && self.clusterAuthorizedOperations != -2147483648) && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataResponse", field: "ClusterAuthorizedOperations", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 3 {
@@ -219,7 +219,7 @@ extension MetadataResponse {
 extension MetadataResponse.MetadataResponseBroker {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataResponse", field: "MetadataResponseBroker.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.nodeId)
@@ -252,10 +252,10 @@ extension MetadataResponse.MetadataResponseBroker {
 extension MetadataResponse.MetadataResponseTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if version <= 7 && self.topicAuthorizedOperations != -2147483648 {
+        if version <= 7 && self.topicAuthorizedOperations != -2147483648 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataResponse", field: "MetadataResponseTopic.TopicAuthorizedOperations", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataResponse", field: "MetadataResponseTopic.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -300,7 +300,7 @@ extension MetadataResponse.MetadataResponseTopic {
 extension MetadataResponse.MetadataResponsePartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "MetadataResponse", field: "MetadataResponsePartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

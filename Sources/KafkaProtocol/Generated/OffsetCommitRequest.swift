@@ -106,10 +106,10 @@ extension OffsetCommitRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 8
-        if version <= 6 && self.groupInstanceId != nil {
+        if version <= 6 && self.groupInstanceId != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetCommitRequest", field: "GroupInstanceId", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetCommitRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)
@@ -162,7 +162,7 @@ extension OffsetCommitRequest {
 extension OffsetCommitRequest.OffsetCommitRequestTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetCommitRequest", field: "OffsetCommitRequestTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -187,10 +187,10 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
 extension OffsetCommitRequest.OffsetCommitRequestPartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
-        if ((version <= 0) || (version >= 2)) && self.commitTimestamp != -1 {
+        if (((version <= 0) || (version >= 2)) && self.commitTimestamp != -1) && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetCommitRequest", field: "OffsetCommitRequestPartition.CommitTimestamp", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetCommitRequest", field: "OffsetCommitRequestPartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -115,19 +115,19 @@ extension OffsetFetchRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if version >= 8 && self.groupId != "" {
+        if version >= 8 && self.groupId != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchRequest", field: "GroupId", version: version)
         }
-        if version >= 8 && self.topics?.isEmpty != true {
+        if version >= 8 && self.topics?.isEmpty != true && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchRequest", field: "Topics", version: version)
         }
-        if version <= 7 && !self.groups.isEmpty {
+        if version <= 7 && !self.groups.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchRequest", field: "Groups", version: version)
         }
-        if version <= 6 && self.requireStable {
+        if version <= 6 && self.requireStable && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchRequest", field: "RequireStable", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchRequest", field: "unknownTaggedFields", version: version)
         }
         if version <= 7 {
@@ -176,7 +176,7 @@ extension OffsetFetchRequest {
 extension OffsetFetchRequest.OffsetFetchRequestTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchRequest", field: "OffsetFetchRequestTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

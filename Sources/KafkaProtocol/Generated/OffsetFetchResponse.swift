@@ -176,13 +176,13 @@ extension OffsetFetchResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if version >= 8 && !self.topics.isEmpty {
+        if version >= 8 && !self.topics.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchResponse", field: "Topics", version: version)
         }
-        if version <= 7 && !self.groups.isEmpty {
+        if version <= 7 && !self.groups.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchResponse", field: "Groups", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 3 {
@@ -231,7 +231,7 @@ extension OffsetFetchResponse {
 extension OffsetFetchResponse.OffsetFetchResponseTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchResponse", field: "OffsetFetchResponseTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -256,7 +256,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
 extension OffsetFetchResponse.OffsetFetchResponsePartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetFetchResponse", field: "OffsetFetchResponsePartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -82,7 +82,7 @@ extension OffsetForLeaderEpochRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetForLeaderEpochRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 3 {
@@ -115,7 +115,7 @@ extension OffsetForLeaderEpochRequest {
 extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetForLeaderEpochRequest", field: "OffsetForLeaderTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topic, compact: flexible)
@@ -140,7 +140,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
 extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetForLeaderEpochRequest", field: "OffsetForLeaderPartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partition)

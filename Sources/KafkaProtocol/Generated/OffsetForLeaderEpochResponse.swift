@@ -85,7 +85,7 @@ extension OffsetForLeaderEpochResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetForLeaderEpochResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 2 {
@@ -118,7 +118,7 @@ extension OffsetForLeaderEpochResponse {
 extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetForLeaderEpochResponse", field: "OffsetForLeaderTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topic, compact: flexible)
@@ -143,7 +143,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
 extension OffsetForLeaderEpochResponse.EpochEndOffset {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "OffsetForLeaderEpochResponse", field: "EpochEndOffset.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

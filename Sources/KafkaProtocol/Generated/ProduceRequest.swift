@@ -86,10 +86,10 @@ extension ProduceRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 9
-        if version <= 2 && self.transactionalId != nil {
+        if version <= 2 && self.transactionalId != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceRequest", field: "TransactionalId", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceRequest", field: "unknownTaggedFields", version: version)
         }
         if version >= 3 {
@@ -126,7 +126,7 @@ extension ProduceRequest {
 extension ProduceRequest.TopicProduceData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceRequest", field: "TopicProduceData.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -151,7 +151,7 @@ extension ProduceRequest.TopicProduceData {
 extension ProduceRequest.PartitionProduceData {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceRequest", field: "PartitionProduceData.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.index)

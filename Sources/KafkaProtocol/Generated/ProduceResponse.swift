@@ -174,10 +174,10 @@ extension ProduceResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 9
-        if version <= 9 && !self.nodeEndpoints.isEmpty {
+        if version <= 9 && !self.nodeEndpoints.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceResponse", field: "NodeEndpoints", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceResponse", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.responses, compact: flexible, version: version)
@@ -229,7 +229,7 @@ extension ProduceResponse {
 extension ProduceResponse.TopicProduceResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceResponse", field: "TopicProduceResponse.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -254,10 +254,10 @@ extension ProduceResponse.TopicProduceResponse {
 extension ProduceResponse.PartitionProduceResponse {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if version <= 9 && self.currentLeader != ProduceResponse.LeaderIdAndEpoch() {
+        if version <= 9 && self.currentLeader != ProduceResponse.LeaderIdAndEpoch() && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceResponse", field: "PartitionProduceResponse.CurrentLeader", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceResponse", field: "PartitionProduceResponse.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.index)
@@ -327,7 +327,7 @@ extension ProduceResponse.PartitionProduceResponse {
 extension ProduceResponse.BatchIndexAndErrorMessage {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ProduceResponse", field: "BatchIndexAndErrorMessage.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.batchIndex)

@@ -42,7 +42,7 @@ extension RequestHeader {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "RequestHeader", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.requestApiKey)

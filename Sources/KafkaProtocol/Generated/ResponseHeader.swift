@@ -30,7 +30,7 @@ extension ResponseHeader {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "ResponseHeader", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.correlationId)

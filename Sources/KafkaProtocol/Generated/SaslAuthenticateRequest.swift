@@ -32,7 +32,7 @@ extension SaslAuthenticateRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "SaslAuthenticateRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeKafkaBytes(self.authBytes, compact: flexible)

@@ -43,7 +43,7 @@ extension SaslAuthenticateResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "SaslAuthenticateResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

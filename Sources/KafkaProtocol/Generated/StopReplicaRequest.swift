@@ -144,22 +144,22 @@ extension StopReplicaRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if version <= 3 && self.isKRaftController {
+        if version <= 3 && self.isKRaftController && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "isKRaftController", version: version)
         }
-        if version >= 3 && self.deletePartitions {
+        if version >= 3 && self.deletePartitions && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "DeletePartitions", version: version)
         }
-        if version >= 1 && !self.ungroupedPartitions.isEmpty {
+        if version >= 1 && !self.ungroupedPartitions.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "UngroupedPartitions", version: version)
         }
-        if ((version <= 0) || (version >= 3)) && !self.topics.isEmpty {
+        if (((version <= 0) || (version >= 3)) && !self.topics.isEmpty) && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "Topics", version: version)
         }
-        if version <= 2 && !self.topicStates.isEmpty {
+        if version <= 2 && !self.topicStates.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "TopicStates", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.controllerId)
@@ -238,7 +238,7 @@ extension StopReplicaRequest.StopReplicaPartitionV0 {
 extension StopReplicaRequest.StopReplicaTopicV1 {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaRequest", field: "StopReplicaTopicV1.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

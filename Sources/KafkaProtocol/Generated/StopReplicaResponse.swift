@@ -60,7 +60,7 @@ extension StopReplicaResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)
@@ -89,7 +89,7 @@ extension StopReplicaResponse {
 extension StopReplicaResponse.StopReplicaPartitionError {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "StopReplicaResponse", field: "StopReplicaPartitionError.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)

@@ -77,10 +77,10 @@ extension SyncGroupRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if version <= 2 && self.groupInstanceId != nil {
+        if version <= 2 && self.groupInstanceId != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "SyncGroupRequest", field: "GroupInstanceId", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "SyncGroupRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.groupId, compact: flexible)
@@ -131,7 +131,7 @@ extension SyncGroupRequest {
 extension SyncGroupRequest.SyncGroupRequestAssignment {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "SyncGroupRequest", field: "SyncGroupRequestAssignment.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.memberId, compact: flexible)

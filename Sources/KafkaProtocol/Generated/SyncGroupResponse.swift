@@ -47,7 +47,7 @@ extension SyncGroupResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 4
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "SyncGroupResponse", field: "unknownTaggedFields", version: version)
         }
         if version >= 1 {

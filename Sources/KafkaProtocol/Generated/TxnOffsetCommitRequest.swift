@@ -110,16 +110,16 @@ extension TxnOffsetCommitRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if version <= 2 && self.generationId != -1 {
+        if version <= 2 && self.generationId != -1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitRequest", field: "GenerationId", version: version)
         }
-        if version <= 2 && self.memberId != "" {
+        if version <= 2 && self.memberId != "" && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitRequest", field: "MemberId", version: version)
         }
-        if version <= 2 && self.groupInstanceId != nil {
+        if version <= 2 && self.groupInstanceId != nil && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitRequest", field: "GroupInstanceId", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.transactionalId, compact: flexible)
@@ -172,7 +172,7 @@ extension TxnOffsetCommitRequest {
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitRequest", field: "TxnOffsetCommitRequestTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -197,7 +197,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitRequest", field: "TxnOffsetCommitRequestPartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

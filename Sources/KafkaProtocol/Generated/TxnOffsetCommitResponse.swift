@@ -77,7 +77,7 @@ extension TxnOffsetCommitResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.throttleTimeMs)
@@ -106,7 +106,7 @@ extension TxnOffsetCommitResponse {
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitResponse", field: "TxnOffsetCommitResponseTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -131,7 +131,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "TxnOffsetCommitResponse", field: "TxnOffsetCommitResponsePartition.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -68,7 +68,7 @@ extension UpdateFeaturesRequest {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && self.validateOnly {
+        if version <= 0 && self.validateOnly && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateFeaturesRequest", field: "ValidateOnly", version: version)
         }
         buffer.writeInteger(self.timeoutMs)
@@ -97,10 +97,10 @@ extension UpdateFeaturesRequest {
 
 extension UpdateFeaturesRequest.FeatureUpdateKey {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
-        if version >= 1 && self.allowDowngrade {
+        if version >= 1 && self.allowDowngrade && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateFeaturesRequest", field: "FeatureUpdateKey.AllowDowngrade", version: version)
         }
-        if version <= 0 && self.upgradeType != 1 {
+        if version <= 0 && self.upgradeType != 1 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateFeaturesRequest", field: "FeatureUpdateKey.UpgradeType", version: version)
         }
         try buffer.writeKafkaString(self.feature, compact: true)

@@ -198,19 +198,19 @@ extension UpdateMetadataRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if version <= 7 && self.isKRaftController {
+        if version <= 7 && self.isKRaftController && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "isKRaftController", version: version)
         }
-        if version <= 7 && self.type != 0 {
+        if version <= 7 && self.type != 0 && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "Type", version: version)
         }
-        if version >= 5 && !self.ungroupedPartitionStates.isEmpty {
+        if version >= 5 && !self.ungroupedPartitionStates.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "UngroupedPartitionStates", version: version)
         }
-        if version <= 4 && !self.topicStates.isEmpty {
+        if version <= 4 && !self.topicStates.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "TopicStates", version: version)
         }
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.controllerId)
@@ -284,7 +284,7 @@ extension UpdateMetadataRequest {
 extension UpdateMetadataRequest.UpdateMetadataTopicState {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "UpdateMetadataTopicState.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.topicName, compact: flexible)
@@ -315,7 +315,7 @@ extension UpdateMetadataRequest.UpdateMetadataTopicState {
 extension UpdateMetadataRequest.UpdateMetadataBroker {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "UpdateMetadataBroker.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.id)
@@ -362,7 +362,7 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
 extension UpdateMetadataRequest.UpdateMetadataEndpoint {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "UpdateMetadataEndpoint.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.port)
@@ -395,7 +395,7 @@ extension UpdateMetadataRequest.UpdateMetadataEndpoint {
 extension UpdateMetadataRequest.UpdateMetadataPartitionState {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataRequest", field: "UpdateMetadataPartitionState.unknownTaggedFields", version: version)
         }
         if version <= 4 {

@@ -31,7 +31,7 @@ extension UpdateMetadataResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 6
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateMetadataResponse", field: "unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.errorCode)

@@ -112,7 +112,7 @@ extension VoteResponse {
         guard Self.validVersions.contains(version) else {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
-        if version <= 0 && !self.nodeEndpoints.isEmpty {
+        if version <= 0 && !self.nodeEndpoints.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "VoteResponse", field: "NodeEndpoints", version: version)
         }
         buffer.writeInteger(self.errorCode)

@@ -86,7 +86,7 @@ extension WriteTxnMarkersRequest {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersRequest", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.markers, compact: flexible, version: version)
@@ -113,7 +113,7 @@ extension WriteTxnMarkersRequest {
 extension WriteTxnMarkersRequest.WritableTxnMarker {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersRequest", field: "WritableTxnMarker.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.producerId)
@@ -144,7 +144,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarker {
 extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersRequest", field: "WritableTxnMarkerTopic.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)

@@ -94,7 +94,7 @@ extension WriteTxnMarkersResponse {
             throw KafkaProtocolError.unsupportedVersion(message: Self.messageName, version: version)
         }
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersResponse", field: "unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaArray(self.markers, compact: flexible, version: version)
@@ -121,7 +121,7 @@ extension WriteTxnMarkersResponse {
 extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersResponse", field: "WritableTxnMarkerResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.producerId)
@@ -146,7 +146,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
 extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersResponse", field: "WritableTxnMarkerTopicResult.unknownTaggedFields", version: version)
         }
         try buffer.writeKafkaString(self.name, compact: flexible)
@@ -171,7 +171,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
 extension WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
-        if !flexible && !self.unknownTaggedFields.isEmpty {
+        if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "WriteTxnMarkersResponse", field: "WritableTxnMarkerPartitionResult.unknownTaggedFields", version: version)
         }
         buffer.writeInteger(self.partitionIndex)

@@ -24,6 +24,9 @@ def test_read_committed_sees_only_committed_transactions(dev_broker):
         for i, value in enumerate(batch):
             producer.produce("txn", key=str(i % 4).encode(), value=value)
         total += len(batch)
+        # Flush first: librdkafka purges unsent messages on abort, and the aborted records
+        # must reach the log for the read_uncommitted check below to mean anything.
+        assert producer.flush(15) == 0
         if t % 3 == 0:
             producer.abort_transaction(15)
         else:

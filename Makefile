@@ -62,9 +62,10 @@ protocol:
 	swift run -c release kafka-protocol-generator $(SCHEMAS) Sources/KafkaProtocol/Generated \
 	  --probe-output Sources/KafkaCodecProbe/Generated
 
+## The main sample end to end on the dev broker (until the streams runtime lands: a protocol round trip).
 demo: deps
-	swift build --product KafkaCodecProbe
-	@echo "demo: see README (the streams sample arrives with the runtime)"
+	swift build --product ProtocolRoundTrip
+	$$(swift build --show-bin-path)/ProtocolRoundTrip
 
 clean:
 	rm -rf .build $(VENV)

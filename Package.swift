@@ -86,6 +86,12 @@ let package = Package(
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        .executableTarget(
+            name: "ProtocolRoundTrip",
+            dependencies: ["KafkaBroker", "KafkaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Samples/ProtocolRoundTrip"
+        ),
+
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]

@@ -77,7 +77,9 @@ final class ConsumerGroup {
         members[member.memberId] = member
         joinOrder.append(member.memberId)
         if let instance = member.groupInstanceId { staticMembers[instance] = member.memberId }
-        if protocolType == nil { protocolType = member.protocolType }
+        // An empty group takes the protocol type of whoever joins first; afterwards it keeps it
+        // (also while empty) so that ListGroups shows what the group's offsets belong to.
+        if members.count == 1 { protocolType = member.protocolType }
     }
 
     func remove(_ memberId: String) {
@@ -85,7 +87,6 @@ final class ConsumerGroup {
         joinOrder.removeAll { $0 == memberId }
         if let instance = member.groupInstanceId, staticMembers[instance] == memberId { staticMembers[instance] = nil }
         if leaderId == memberId { leaderId = nil }
-        if members.isEmpty { protocolType = nil }
     }
 
     /// Whether every member could use one of `protocols`.

@@ -104,6 +104,13 @@ struct MessageEmitter {
             for field in structure.fields { out.line("self.\(field.property) = \(field.property)") }
             if hasUnknownTaggedFields(structure) { out.line("self.unknownTaggedFields = unknownTaggedFields") }
         }
+        // `KafkaStruct` asks for a plain `init()`, which defaulted parameters do not provide.
+        out.line()
+        out.line("/// A value with every field at its schema default.")
+        let first = structure.fields.first.map { "\($0.property): \(defaultExpression($0))" } ?? "unknownTaggedFields: []"
+        out.block("public init()") { out in
+            out.line("self.init(\(first))")
+        }
     }
 
     // MARK: Types and defaults

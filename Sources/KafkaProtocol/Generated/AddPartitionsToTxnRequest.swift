@@ -40,6 +40,11 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactions: [])
+    }
+
     /// List of transactions to add partitions to.
     public struct AddPartitionsToTxnTransaction: KafkaStruct {
         /// The transactional id corresponding to the transaction.
@@ -71,6 +76,11 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(transactionalId: "")
+        }
     }
 
     public struct AddPartitionsToTxnTopic: KafkaStruct {
@@ -90,6 +100,11 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -35,6 +35,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Results categorized by transactional ID.
     public struct AddPartitionsToTxnResult: KafkaStruct {
         /// The transactional id corresponding to the transaction.
@@ -53,6 +58,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.transactionalId = transactionalId
             self.topicResults = topicResults
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(transactionalId: "")
         }
     }
 
@@ -74,6 +84,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.resultsByPartition = resultsByPartition
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     public struct AddPartitionsToTxnPartitionResult: KafkaStruct {
@@ -93,6 +108,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.partitionErrorCode = partitionErrorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

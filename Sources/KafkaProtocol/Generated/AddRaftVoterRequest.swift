@@ -43,6 +43,11 @@ public struct AddRaftVoterRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: "")
+    }
+
     /// The endpoints that can be used to communicate with the voter
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
@@ -65,6 +70,11 @@ public struct AddRaftVoterRequest: KafkaRequestMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -28,6 +28,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(entries: [])
+    }
+
     /// The quota configuration entries to alter.
     public struct EntryData: KafkaStruct {
         /// The quota entity to alter.
@@ -46,6 +51,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
             self.entity = entity
             self.ops = ops
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entity: [])
         }
     }
 
@@ -67,6 +77,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
             self.entityType = entityType
             self.entityName = entityName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
         }
     }
 
@@ -92,6 +107,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
             self.value = value
             self.remove = remove
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(key: "")
         }
     }
 }

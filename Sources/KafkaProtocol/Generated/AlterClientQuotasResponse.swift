@@ -27,6 +27,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The quota configuration entries to alter.
     public struct EntryData: KafkaStruct {
         /// The error code, or `0` if the quota alteration succeeded.
@@ -50,6 +55,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
             self.entity = entity
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The quota entity to alter.
@@ -70,6 +80,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
             self.entityType = entityType
             self.entityName = entityName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
         }
     }
 }

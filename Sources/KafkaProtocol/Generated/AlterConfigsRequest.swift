@@ -28,6 +28,11 @@ public struct AlterConfigsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resources: [])
+    }
+
     /// The updates for each resource.
     public struct AlterConfigsResource: KafkaStruct {
         /// The resource type.
@@ -51,6 +56,11 @@ public struct AlterConfigsRequest: KafkaRequestMessage {
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
+        }
     }
 
     /// The configurations.
@@ -71,6 +81,11 @@ public struct AlterConfigsRequest: KafkaRequestMessage {
             self.name = name
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -27,6 +27,11 @@ public struct AlterConfigsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses for each resource.
     public struct AlterConfigsResourceResponse: KafkaStruct {
         /// The resource error code.
@@ -53,6 +58,11 @@ public struct AlterConfigsResponse: KafkaResponseMessage {
             self.resourceType = resourceType
             self.resourceName = resourceName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }

@@ -28,6 +28,11 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(timeoutMs: 60000)
+    }
+
     /// The topics to reassign.
     public struct ReassignableTopic: KafkaStruct {
         /// The topic name.
@@ -46,6 +51,11 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -67,6 +77,11 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequestMessage {
             self.partitionIndex = partitionIndex
             self.replicas = replicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

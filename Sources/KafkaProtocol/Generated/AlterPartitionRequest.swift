@@ -36,6 +36,11 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The name of the topic to alter ISRs for
         public var topicName: String
@@ -56,6 +61,11 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -92,6 +102,11 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
             self.partitionEpoch = partitionEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     public struct BrokerState: KafkaStruct {
@@ -111,6 +126,11 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
             self.brokerId = brokerId
             self.brokerEpoch = brokerEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerId: 0)
         }
     }
 }

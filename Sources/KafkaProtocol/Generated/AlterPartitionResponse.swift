@@ -35,6 +35,11 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The name of the topic
         public var topicName: String
@@ -55,6 +60,11 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -95,6 +105,11 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
             self.leaderRecoveryState = leaderRecoveryState
             self.partitionEpoch = partitionEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -24,6 +24,11 @@ public struct AlterReplicaLogDirsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(dirs: [])
+    }
+
     /// The alterations to make for each directory.
     public struct AlterReplicaLogDir: KafkaStruct {
         /// The absolute directory path.
@@ -42,6 +47,11 @@ public struct AlterReplicaLogDirsRequest: KafkaRequestMessage {
             self.path = path
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(path: "")
         }
     }
 
@@ -63,6 +73,11 @@ public struct AlterReplicaLogDirsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -27,6 +27,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each topic.
     public struct AlterReplicaLogDirTopicResult: KafkaStruct {
         /// The name of the topic.
@@ -45,6 +50,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -66,6 +76,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

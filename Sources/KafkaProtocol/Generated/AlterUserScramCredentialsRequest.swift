@@ -28,6 +28,11 @@ public struct AlterUserScramCredentialsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(deletions: [])
+    }
+
     /// The SCRAM credentials to remove.
     public struct ScramCredentialDeletion: KafkaStruct {
         /// The user name.
@@ -46,6 +51,11 @@ public struct AlterUserScramCredentialsRequest: KafkaRequestMessage {
             self.name = name
             self.mechanism = mechanism
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -79,6 +89,11 @@ public struct AlterUserScramCredentialsRequest: KafkaRequestMessage {
             self.salt = salt
             self.saltedPassword = saltedPassword
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -27,6 +27,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for deletions and alterations, one per affected user.
     public struct AlterUserScramCredentialsResult: KafkaStruct {
         /// The user name.
@@ -49,6 +54,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(user: "")
         }
     }
 }

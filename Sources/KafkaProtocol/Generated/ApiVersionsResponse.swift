@@ -47,6 +47,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The APIs supported by the broker.
     public struct ApiVersion: KafkaStruct {
         /// The API index.
@@ -69,6 +74,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             self.minVersion = minVersion
             self.maxVersion = maxVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(apiKey: 0)
         }
     }
 
@@ -95,6 +105,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             self.maxVersion = maxVersion
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0.
@@ -119,6 +134,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             self.maxVersionLevel = maxVersionLevel
             self.minVersionLevel = minVersionLevel
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

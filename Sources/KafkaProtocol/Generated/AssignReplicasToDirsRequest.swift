@@ -36,6 +36,11 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
+
     public struct DirectoryData: KafkaStruct {
         /// The ID of the directory
         public var id: UUID
@@ -52,6 +57,11 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
             self.id = id
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(id: UUID.kafkaZero)
         }
     }
 
@@ -72,6 +82,11 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     public struct PartitionData: KafkaStruct {
@@ -87,6 +102,11 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
         ) {
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

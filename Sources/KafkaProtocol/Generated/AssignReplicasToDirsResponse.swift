@@ -35,6 +35,11 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     public struct DirectoryData: KafkaStruct {
         /// The ID of the directory
         public var id: UUID
@@ -51,6 +56,11 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             self.id = id
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(id: UUID.kafkaZero)
         }
     }
 
@@ -71,6 +81,11 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     public struct PartitionData: KafkaStruct {
@@ -90,6 +105,11 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

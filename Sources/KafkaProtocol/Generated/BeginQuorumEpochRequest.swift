@@ -39,6 +39,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name
         public var topicName: String
@@ -55,6 +60,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -84,6 +94,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Endpoints for the leader
@@ -108,6 +123,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

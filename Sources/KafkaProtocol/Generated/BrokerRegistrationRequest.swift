@@ -61,6 +61,11 @@ public struct BrokerRegistrationRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
+
     /// The listeners of this broker
     public struct Listener: KafkaStruct {
         /// The name of the endpoint.
@@ -88,6 +93,11 @@ public struct BrokerRegistrationRequest: KafkaRequestMessage {
             self.securityProtocol = securityProtocol
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The features on this broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted.
@@ -112,6 +122,11 @@ public struct BrokerRegistrationRequest: KafkaRequestMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

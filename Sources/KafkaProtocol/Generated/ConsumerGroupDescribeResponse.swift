@@ -32,6 +32,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each described group.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
@@ -78,6 +83,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             self.members = members
             self.authorizedOperations = authorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -132,6 +142,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             self.targetAssignment = targetAssignment
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
+        }
     }
 
     public struct TopicPartitions: KafkaStruct {
@@ -156,6 +171,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     public struct Assignment: KafkaStruct {
@@ -171,6 +191,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
         ) {
             self.topicPartitions = topicPartitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicPartitions: [])
         }
     }
 }

@@ -65,6 +65,11 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// null if it didn't change since the last heartbeat; the partitions owned by the member.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
@@ -83,6 +88,11 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }

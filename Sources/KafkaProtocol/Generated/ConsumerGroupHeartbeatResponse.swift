@@ -52,6 +52,11 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// null if not provided; the assignment otherwise.
     public struct Assignment: KafkaStruct {
         /// The partitions assigned to the member that can be used immediately.
@@ -66,6 +71,11 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponseMessage {
         ) {
             self.topicPartitions = topicPartitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicPartitions: [])
         }
     }
 
@@ -86,6 +96,11 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }

@@ -20,6 +20,11 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
         self.userData = userData
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(assignedPartitions: [])
+    }
+
     public struct TopicPartition: KafkaStruct {
         public var topic: String
         public var partitions: [Int32]
@@ -31,6 +36,11 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
         ) {
             self.topic = topic
             self.partitions = partitions
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }

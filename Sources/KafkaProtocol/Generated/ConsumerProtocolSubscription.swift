@@ -29,6 +29,11 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
         self.rackId = rackId
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     public struct TopicPartition: KafkaStruct {
         public var topic: String
         public var partitions: [Int32]
@@ -40,6 +45,11 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
         ) {
             self.topic = topic
             self.partitions = partitions
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }

@@ -27,6 +27,11 @@ public struct ControlledShutdownResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The partitions that the broker still leads.
     public struct RemainingPartition: KafkaStruct {
         /// The name of the topic.
@@ -45,6 +50,11 @@ public struct ControlledShutdownResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

@@ -45,6 +45,11 @@ public struct ControllerRegistrationRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// The listeners of this controller
     public struct Listener: KafkaStruct {
         /// The name of the endpoint.
@@ -72,6 +77,11 @@ public struct ControllerRegistrationRequest: KafkaRequestMessage {
             self.securityProtocol = securityProtocol
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The features on this controller
@@ -96,6 +106,11 @@ public struct ControllerRegistrationRequest: KafkaRequestMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -24,6 +24,11 @@ public struct CreateAclsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(creations: [])
+    }
+
     /// The ACLs that we want to create.
     public struct AclCreation: KafkaStruct {
         /// The type of the resource.
@@ -62,6 +67,11 @@ public struct CreateAclsRequest: KafkaRequestMessage {
             self.operation = operation
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 }

@@ -27,6 +27,11 @@ public struct CreateAclsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each ACL creation.
     public struct AclCreationResult: KafkaStruct {
         /// The result error, or zero if there was no error.
@@ -45,6 +50,11 @@ public struct CreateAclsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }

@@ -36,6 +36,11 @@ public struct CreateDelegationTokenRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(ownerPrincipalType: "")
+    }
+
     /// A list of those who are allowed to renew this token before it expires.
     public struct CreatableRenewers: KafkaStruct {
         /// The type of the Kafka principal.
@@ -54,6 +59,11 @@ public struct CreateDelegationTokenRequest: KafkaRequestMessage {
             self.principalType = principalType
             self.principalName = principalName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
         }
     }
 }

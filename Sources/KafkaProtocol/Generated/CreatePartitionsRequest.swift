@@ -32,6 +32,11 @@ public struct CreatePartitionsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// Each topic that we want to create new partitions inside.
     public struct CreatePartitionsTopic: KafkaStruct {
         /// The topic name.
@@ -55,6 +60,11 @@ public struct CreatePartitionsRequest: KafkaRequestMessage {
             self.assignments = assignments
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The new partition assignments.
@@ -71,6 +81,11 @@ public struct CreatePartitionsRequest: KafkaRequestMessage {
         ) {
             self.brokerIds = brokerIds
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerIds: [])
         }
     }
 }

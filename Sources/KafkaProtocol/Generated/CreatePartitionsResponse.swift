@@ -27,6 +27,11 @@ public struct CreatePartitionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The partition creation results for each topic.
     public struct CreatePartitionsTopicResult: KafkaStruct {
         /// The topic name.
@@ -49,6 +54,11 @@ public struct CreatePartitionsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

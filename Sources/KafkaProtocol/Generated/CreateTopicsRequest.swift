@@ -32,6 +32,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The topics to create.
     public struct CreatableTopic: KafkaStruct {
         /// The topic name.
@@ -63,6 +68,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The manual partition assignment, or the empty array if we are using automatic assignment.
@@ -84,6 +94,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
             self.brokerIds = brokerIds
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// The custom topic configurations to set.
@@ -104,6 +119,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
             self.name = name
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -32,6 +32,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Results for each topic we tried to create.
     public struct CreatableTopicResult: KafkaStruct {
         /// The topic name.
@@ -75,6 +80,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Configuration of the topic.
@@ -107,6 +117,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             self.configSource = configSource
             self.isSensitive = isSensitive
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -24,6 +24,11 @@ public struct DeleteAclsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(filters: [])
+    }
+
     /// The filters to use when deleting ACLs.
     public struct DeleteAclsFilter: KafkaStruct {
         /// The resource type.
@@ -62,6 +67,11 @@ public struct DeleteAclsRequest: KafkaRequestMessage {
             self.operation = operation
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceTypeFilter: 0)
         }
     }
 }

@@ -27,6 +27,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each filter.
     public struct DeleteAclsFilterResult: KafkaStruct {
         /// The error code, or 0 if the filter succeeded.
@@ -49,6 +54,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
             self.errorMessage = errorMessage
             self.matchingAcls = matchingAcls
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -98,6 +108,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
             self.operation = operation
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }

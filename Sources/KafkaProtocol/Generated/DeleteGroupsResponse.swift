@@ -27,6 +27,11 @@ public struct DeleteGroupsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The deletion results
     public struct DeletableGroupResult: KafkaStruct {
         /// The group id
@@ -45,6 +50,11 @@ public struct DeleteGroupsResponse: KafkaResponseMessage {
             self.groupId = groupId
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
         }
     }
 }

@@ -28,6 +28,11 @@ public struct DeleteRecordsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// Each topic that we want to delete records from.
     public struct DeleteRecordsTopic: KafkaStruct {
         /// The topic name.
@@ -46,6 +51,11 @@ public struct DeleteRecordsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -67,6 +77,11 @@ public struct DeleteRecordsRequest: KafkaRequestMessage {
             self.partitionIndex = partitionIndex
             self.offset = offset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

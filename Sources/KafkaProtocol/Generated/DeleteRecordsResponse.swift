@@ -27,6 +27,11 @@ public struct DeleteRecordsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic that we wanted to delete records from.
     public struct DeleteRecordsTopicResult: KafkaStruct {
         /// The topic name.
@@ -45,6 +50,11 @@ public struct DeleteRecordsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -70,6 +80,11 @@ public struct DeleteRecordsResponse: KafkaResponseMessage {
             self.lowWatermark = lowWatermark
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

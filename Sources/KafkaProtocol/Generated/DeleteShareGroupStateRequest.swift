@@ -33,6 +33,11 @@ public struct DeleteShareGroupStateRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct DeleteStateData: KafkaStruct {
         /// The topic identifier.
@@ -52,6 +57,11 @@ public struct DeleteShareGroupStateRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     /// The data for the partitions.
@@ -68,6 +78,11 @@ public struct DeleteShareGroupStateRequest: KafkaRequestMessage {
         ) {
             self.partition = partition
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }

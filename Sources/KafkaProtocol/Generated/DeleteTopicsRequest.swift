@@ -37,6 +37,11 @@ public struct DeleteTopicsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The name or topic ID of the topic
     public struct DeleteTopicState: KafkaStruct {
         /// The topic name
@@ -55,6 +60,11 @@ public struct DeleteTopicsRequest: KafkaRequestMessage {
             self.name = name
             self.topicId = topicId
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: nil)
         }
     }
 }

@@ -32,6 +32,11 @@ public struct DeleteTopicsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each topic we tried to delete.
     public struct DeletableTopicResult: KafkaStruct {
         /// The topic name
@@ -58,6 +63,11 @@ public struct DeleteTopicsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -35,6 +35,11 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each Resource that is referenced in an ACL.
     public struct DescribeAclsResource: KafkaStruct {
         /// The resource type.
@@ -61,6 +66,11 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
             self.patternType = patternType
             self.acls = acls
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 
@@ -90,6 +100,11 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
             self.operation = operation
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principal: "")
         }
     }
 }

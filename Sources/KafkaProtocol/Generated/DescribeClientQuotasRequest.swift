@@ -28,6 +28,11 @@ public struct DescribeClientQuotasRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(components: [])
+    }
+
     /// Filter components to apply to quota entities.
     public struct ComponentData: KafkaStruct {
         /// The entity type that the filter component applies to.
@@ -50,6 +55,11 @@ public struct DescribeClientQuotasRequest: KafkaRequestMessage {
             self.matchType = matchType
             self.match = match
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
         }
     }
 }

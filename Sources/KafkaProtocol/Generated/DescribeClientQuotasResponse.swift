@@ -35,6 +35,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// A result entry.
     public struct EntryData: KafkaStruct {
         /// The quota entity description.
@@ -53,6 +58,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             self.entity = entity
             self.values = values
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entity: [])
         }
     }
 
@@ -75,6 +85,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             self.entityName = entityName
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
+        }
     }
 
     /// The quota values for the entity.
@@ -95,6 +110,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             self.key = key
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(key: "")
         }
     }
 }

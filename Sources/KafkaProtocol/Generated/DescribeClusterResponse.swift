@@ -51,6 +51,11 @@ public struct DescribeClusterResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each broker in the response.
     public struct DescribeClusterBroker: KafkaStruct {
         /// The broker ID.
@@ -77,6 +82,11 @@ public struct DescribeClusterResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerId: 0)
         }
     }
 }

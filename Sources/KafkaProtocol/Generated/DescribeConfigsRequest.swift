@@ -32,6 +32,11 @@ public struct DescribeConfigsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resources: [])
+    }
+
     /// The resources whose configurations we want to describe.
     public struct DescribeConfigsResource: KafkaStruct {
         /// The resource type.
@@ -54,6 +59,11 @@ public struct DescribeConfigsRequest: KafkaRequestMessage {
             self.resourceName = resourceName
             self.configurationKeys = configurationKeys
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 }

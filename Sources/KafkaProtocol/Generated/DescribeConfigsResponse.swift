@@ -27,6 +27,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each resource.
     public struct DescribeConfigsResult: KafkaStruct {
         /// The error code, or 0 if we were able to successfully describe the configurations.
@@ -57,6 +62,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             self.resourceName = resourceName
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -107,6 +117,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             self.documentation = documentation
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The synonyms for this configuration key.
@@ -131,6 +146,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             self.value = value
             self.source = source
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -24,6 +24,11 @@ public struct DescribeDelegationTokenRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(owners: [])
+    }
+
     /// Each owner that we want to describe delegation tokens for, or null to describe all tokens.
     public struct DescribeDelegationTokenOwner: KafkaStruct {
         /// The owner principal type.
@@ -42,6 +47,11 @@ public struct DescribeDelegationTokenRequest: KafkaRequestMessage {
             self.principalType = principalType
             self.principalName = principalName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
         }
     }
 }

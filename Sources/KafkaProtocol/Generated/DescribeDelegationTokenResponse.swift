@@ -31,6 +31,11 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The tokens.
     public struct DescribedDelegationToken: KafkaStruct {
         /// The token principal type.
@@ -82,6 +87,11 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
             self.renewers = renewers
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
+        }
     }
 
     /// Those who are able to renew this token before it expires.
@@ -102,6 +112,11 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
             self.principalType = principalType
             self.principalName = principalName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
         }
     }
 }

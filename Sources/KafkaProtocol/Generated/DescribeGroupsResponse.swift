@@ -27,6 +27,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each described group.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
@@ -66,6 +71,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
             self.authorizedOperations = authorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The group members.
@@ -102,6 +112,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
             self.memberMetadata = memberMetadata
             self.memberAssignment = memberAssignment
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }

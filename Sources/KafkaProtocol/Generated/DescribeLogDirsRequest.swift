@@ -24,6 +24,11 @@ public struct DescribeLogDirsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// Each topic that we want to describe log directories for, or null for all topics.
     public struct DescribableLogDirTopic: KafkaStruct {
         /// The topic name
@@ -42,6 +47,11 @@ public struct DescribeLogDirsRequest: KafkaRequestMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }

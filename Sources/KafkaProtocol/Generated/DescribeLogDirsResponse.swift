@@ -31,6 +31,11 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The log directories.
     public struct DescribeLogDirsResult: KafkaStruct {
         /// The error code, or 0 if there was no error.
@@ -62,6 +67,11 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.usableBytes = usableBytes
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// Each topic.
@@ -81,6 +91,11 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -109,6 +124,11 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.offsetLag = offsetLag
             self.isFutureKey = isFutureKey
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -23,6 +23,11 @@ public struct DescribeProducersRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     public struct TopicRequest: KafkaStruct {
         /// The topic name.
         public var name: String
@@ -40,6 +45,11 @@ public struct DescribeProducersRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -27,6 +27,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic in the response.
     public struct TopicResponse: KafkaStruct {
         /// The topic name
@@ -45,6 +50,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -73,6 +83,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
             self.errorMessage = errorMessage
             self.activeProducers = activeProducers
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 
@@ -103,6 +118,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
             self.coordinatorEpoch = coordinatorEpoch
             self.currentTxnStartOffset = currentTxnStartOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
         }
     }
 }

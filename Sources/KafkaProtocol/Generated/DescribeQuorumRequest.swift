@@ -23,6 +23,11 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -40,6 +45,11 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
     public struct PartitionData: KafkaStruct {
@@ -55,6 +65,11 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
         ) {
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

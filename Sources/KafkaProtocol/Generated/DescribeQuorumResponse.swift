@@ -38,6 +38,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -54,6 +59,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -95,6 +105,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.observers = observers
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     public struct Node: KafkaStruct {
@@ -114,6 +129,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.nodeId = nodeId
             self.listeners = listeners
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 
@@ -139,6 +159,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -169,6 +194,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.lastFetchTimestamp = lastFetchTimestamp
             self.lastCaughtUpTimestamp = lastCaughtUpTimestamp
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(replicaId: 0)
         }
     }
 }

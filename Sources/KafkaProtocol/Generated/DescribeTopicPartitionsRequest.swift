@@ -32,6 +32,11 @@ public struct DescribeTopicPartitionsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The topics to fetch details for.
     public struct TopicRequest: KafkaStruct {
         /// The topic name
@@ -46,6 +51,11 @@ public struct DescribeTopicPartitionsRequest: KafkaRequestMessage {
         ) {
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -67,6 +77,11 @@ public struct DescribeTopicPartitionsRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

@@ -36,6 +36,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic in the response.
     public struct DescribeTopicPartitionsResponseTopic: KafkaStruct {
         /// The topic error, or 0 if there was no error.
@@ -70,6 +75,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.topicAuthorizedOperations = topicAuthorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -120,6 +130,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             self.offlineReplicas = offlineReplicas
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The next topic and partition index to fetch details for.
@@ -140,6 +155,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

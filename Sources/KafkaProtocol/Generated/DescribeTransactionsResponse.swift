@@ -26,6 +26,11 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     public struct TransactionState: KafkaStruct {
         public var errorCode: Int16
         public var transactionalId: String
@@ -61,6 +66,11 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers.
@@ -79,6 +89,11 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }

@@ -24,6 +24,11 @@ public struct DescribeUserScramCredentialsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(users: [])
+    }
+
     /// The users to describe, or null/empty to describe all users.
     public struct UserName: KafkaStruct {
         /// The user name.
@@ -38,6 +43,11 @@ public struct DescribeUserScramCredentialsRequest: KafkaRequestMessage {
         ) {
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

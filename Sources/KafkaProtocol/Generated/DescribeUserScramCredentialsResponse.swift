@@ -35,6 +35,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for descriptions, one per user.
     public struct DescribeUserScramCredentialsResult: KafkaStruct {
         /// The user name.
@@ -62,6 +67,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
             self.credentialInfos = credentialInfos
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(user: "")
+        }
     }
 
     /// The mechanism and related information associated with the user's SCRAM credentials.
@@ -82,6 +92,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
             self.mechanism = mechanism
             self.iterations = iterations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(mechanism: 0)
         }
     }
 }

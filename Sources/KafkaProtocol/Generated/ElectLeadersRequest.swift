@@ -32,6 +32,11 @@ public struct ElectLeadersRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(electionType: 0)
+    }
+
     /// The topic partitions to elect leaders.
     public struct TopicPartitions: KafkaStruct {
         /// The name of a topic.
@@ -50,6 +55,11 @@ public struct ElectLeadersRequest: KafkaRequestMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }

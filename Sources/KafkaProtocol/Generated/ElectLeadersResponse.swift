@@ -31,6 +31,11 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The election results, or an empty array if the requester did not have permission and the request asks for all partitions.
     public struct ReplicaElectionResult: KafkaStruct {
         /// The topic name
@@ -49,6 +54,11 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
             self.topic = topic
             self.partitionResult = partitionResult
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -74,6 +84,11 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionId: 0)
         }
     }
 }

@@ -35,6 +35,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -51,6 +56,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -84,6 +94,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.preferredCandidates = preferredCandidates
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// A sorted list of preferred candidates to start the election
@@ -102,6 +117,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.candidateId = candidateId
             self.candidateDirectoryId = candidateDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(candidateId: 0)
         }
     }
 
@@ -127,6 +147,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

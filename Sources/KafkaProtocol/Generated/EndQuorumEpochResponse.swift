@@ -30,6 +30,11 @@ public struct EndQuorumEpochResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -46,6 +51,11 @@ public struct EndQuorumEpochResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -74,6 +84,11 @@ public struct EndQuorumEpochResponse: KafkaResponseMessage {
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Endpoints for all leaders enumerated in PartitionData
@@ -98,6 +113,11 @@ public struct EndQuorumEpochResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

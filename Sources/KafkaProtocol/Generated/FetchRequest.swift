@@ -72,6 +72,11 @@ public struct FetchRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
     public struct ReplicaState: KafkaStruct {
         /// The replica ID of the follower, or -1 if this request is from a consumer.
         public var replicaId: Int32
@@ -89,6 +94,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.replicaId = replicaId
             self.replicaEpoch = replicaEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(replicaId: -1)
         }
     }
 
@@ -114,6 +124,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -156,6 +171,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.replicaDirectoryId = replicaDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
     /// In an incremental fetch request, the partitions to remove.
@@ -180,6 +200,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }

@@ -44,6 +44,11 @@ public struct FetchResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The response topics.
     public struct FetchableTopicResponse: KafkaStruct {
         /// The topic name.
@@ -66,6 +71,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -123,6 +133,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.records = records
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
@@ -141,6 +156,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.epoch = epoch
             self.endOffset = endOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(epoch: -1)
         }
     }
 
@@ -162,6 +182,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: -1)
+        }
     }
 
     /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
@@ -180,6 +205,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.endOffset = endOffset
             self.epoch = epoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(endOffset: -1)
         }
     }
 
@@ -201,6 +231,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.producerId = producerId
             self.firstOffset = firstOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
         }
     }
 
@@ -230,6 +265,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

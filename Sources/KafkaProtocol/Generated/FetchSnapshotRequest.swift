@@ -41,6 +41,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
     /// The topics to fetch
     public struct TopicSnapshot: KafkaStruct {
         /// The name of the topic to fetch
@@ -59,6 +64,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -93,6 +103,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
             self.replicaDirectoryId = replicaDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
     /// The snapshot endOffset and epoch to fetch
@@ -111,6 +126,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
             self.endOffset = endOffset
             self.epoch = epoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(endOffset: 0)
         }
     }
 }

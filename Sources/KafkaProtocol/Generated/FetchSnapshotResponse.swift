@@ -35,6 +35,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The topics to fetch.
     public struct TopicSnapshot: KafkaStruct {
         /// The name of the topic to fetch.
@@ -53,6 +58,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -94,6 +104,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.unalignedRecords = unalignedRecords
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(index: 0)
+        }
     }
 
     /// The snapshot endOffset and epoch fetched
@@ -112,6 +127,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.endOffset = endOffset
             self.epoch = epoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(endOffset: 0)
         }
     }
 
@@ -132,6 +152,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: 0)
         }
     }
 
@@ -157,6 +182,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

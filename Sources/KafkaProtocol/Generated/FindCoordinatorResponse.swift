@@ -47,6 +47,11 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each coordinator result in the response
     public struct Coordinator: KafkaStruct {
         /// The coordinator key.
@@ -81,6 +86,11 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(key: "")
         }
     }
 }

@@ -28,6 +28,11 @@ public struct IncrementalAlterConfigsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resources: [])
+    }
+
     /// The incremental updates for each resource.
     public struct AlterConfigsResource: KafkaStruct {
         /// The resource type.
@@ -50,6 +55,11 @@ public struct IncrementalAlterConfigsRequest: KafkaRequestMessage {
             self.resourceName = resourceName
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 
@@ -75,6 +85,11 @@ public struct IncrementalAlterConfigsRequest: KafkaRequestMessage {
             self.configOperation = configOperation
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -33,6 +33,11 @@ public struct InitializeShareGroupStateRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct InitializeStateData: KafkaStruct {
         /// The topic identifier.
@@ -51,6 +56,11 @@ public struct InitializeShareGroupStateRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -76,6 +86,11 @@ public struct InitializeShareGroupStateRequest: KafkaRequestMessage {
             self.stateEpoch = stateEpoch
             self.startOffset = startOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }

@@ -52,6 +52,11 @@ public struct JoinGroupRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The list of protocols that the member supports.
     public struct JoinGroupRequestProtocol: KafkaStruct {
         /// The protocol name.
@@ -70,6 +75,11 @@ public struct JoinGroupRequest: KafkaRequestMessage {
             self.name = name
             self.metadata = metadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

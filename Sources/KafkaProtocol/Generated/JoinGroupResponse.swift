@@ -54,6 +54,11 @@ public struct JoinGroupResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     public struct JoinGroupResponseMember: KafkaStruct {
         /// The group member ID.
         public var memberId: String
@@ -75,6 +80,11 @@ public struct JoinGroupResponse: KafkaResponseMessage {
             self.groupInstanceId = groupInstanceId
             self.metadata = metadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }

@@ -57,6 +57,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// Each topic.
     public struct LeaderAndIsrTopicState: KafkaStruct {
         /// The topic name.
@@ -79,6 +84,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitionStates = partitionStates
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -104,6 +114,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
             self.hostName = hostName
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerId: 0)
         }
     }
 
@@ -164,6 +179,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
             self.isNew = isNew
             self.leaderRecoveryState = leaderRecoveryState
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

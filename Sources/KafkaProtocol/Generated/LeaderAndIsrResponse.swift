@@ -36,6 +36,11 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// Each topic
     public struct LeaderAndIsrTopicError: KafkaStruct {
         /// The unique topic ID
@@ -54,6 +59,11 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitionErrors = partitionErrors
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -78,6 +88,11 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

@@ -39,6 +39,11 @@ public struct LeaderChangeMessage: KafkaMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
+
     public struct Voter: KafkaStruct {
         public var voterId: Int32
         /// The directory id of the voter
@@ -55,6 +60,11 @@ public struct LeaderChangeMessage: KafkaMessage {
             self.voterId = voterId
             self.voterDirectoryId = voterDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(voterId: 0)
         }
     }
 }

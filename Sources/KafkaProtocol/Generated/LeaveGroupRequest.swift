@@ -32,6 +32,11 @@ public struct LeaveGroupRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// List of leaving member identities.
     public struct MemberIdentity: KafkaStruct {
         /// The member ID to remove from the group.
@@ -54,6 +59,11 @@ public struct LeaveGroupRequest: KafkaRequestMessage {
             self.groupInstanceId = groupInstanceId
             self.reason = reason
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }

@@ -31,6 +31,11 @@ public struct LeaveGroupResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// List of leaving member responses.
     public struct MemberResponse: KafkaStruct {
         /// The member ID to remove from the group.
@@ -53,6 +58,11 @@ public struct LeaveGroupResponse: KafkaResponseMessage {
             self.groupInstanceId = groupInstanceId
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }

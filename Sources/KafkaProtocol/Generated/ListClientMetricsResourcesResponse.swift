@@ -31,6 +31,11 @@ public struct ListClientMetricsResourcesResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each client metrics resource in the response.
     public struct ClientMetricsResource: KafkaStruct {
         /// The resource name.
@@ -45,6 +50,11 @@ public struct ListClientMetricsResourcesResponse: KafkaResponseMessage {
         ) {
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

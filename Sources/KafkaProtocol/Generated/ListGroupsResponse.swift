@@ -31,6 +31,11 @@ public struct ListGroupsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each group in the response.
     public struct ListedGroup: KafkaStruct {
         /// The group ID.
@@ -57,6 +62,11 @@ public struct ListGroupsResponse: KafkaResponseMessage {
             self.groupState = groupState
             self.groupType = groupType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
         }
     }
 }

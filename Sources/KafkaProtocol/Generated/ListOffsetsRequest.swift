@@ -36,6 +36,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(replicaId: 0)
+    }
+
     /// Each topic in the request.
     public struct ListOffsetsTopic: KafkaStruct {
         /// The topic name.
@@ -54,6 +59,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -83,6 +93,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
             self.timestamp = timestamp
             self.maxNumOffsets = maxNumOffsets
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -27,6 +27,11 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic in the response.
     public struct ListOffsetsTopicResponse: KafkaStruct {
         /// The topic name
@@ -45,6 +50,11 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -81,6 +91,11 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
             self.offset = offset
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

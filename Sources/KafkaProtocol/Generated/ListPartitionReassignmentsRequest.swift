@@ -28,6 +28,11 @@ public struct ListPartitionReassignmentsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(timeoutMs: 60000)
+    }
+
     /// The topics to list partition reassignments for, or null to list everything.
     public struct ListPartitionReassignmentsTopics: KafkaStruct {
         /// The topic name
@@ -46,6 +51,11 @@ public struct ListPartitionReassignmentsRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -35,6 +35,11 @@ public struct ListPartitionReassignmentsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The ongoing reassignments for each topic.
     public struct OngoingTopicReassignment: KafkaStruct {
         /// The topic name.
@@ -53,6 +58,11 @@ public struct ListPartitionReassignmentsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -82,6 +92,11 @@ public struct ListPartitionReassignmentsResponse: KafkaResponseMessage {
             self.addingReplicas = addingReplicas
             self.removingReplicas = removingReplicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -33,6 +33,11 @@ public struct ListTransactionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     public struct TransactionState: KafkaStruct {
         public var transactionalId: String
         public var producerId: Int64
@@ -52,6 +57,11 @@ public struct ListTransactionsResponse: KafkaResponseMessage {
             self.producerId = producerId
             self.transactionState = transactionState
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(transactionalId: "")
         }
     }
 }

@@ -41,6 +41,11 @@ public struct MetadataRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The topics to fetch metadata for.
     public struct MetadataRequestTopic: KafkaStruct {
         /// The topic id.
@@ -59,6 +64,11 @@ public struct MetadataRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }

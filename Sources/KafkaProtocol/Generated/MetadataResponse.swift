@@ -48,6 +48,11 @@ public struct MetadataResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// A list of brokers present in the cluster.
     public struct MetadataResponseBroker: KafkaStruct {
         /// The broker ID.
@@ -74,6 +79,11 @@ public struct MetadataResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 
@@ -111,6 +121,11 @@ public struct MetadataResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.topicAuthorizedOperations = topicAuthorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -152,6 +167,11 @@ public struct MetadataResponse: KafkaResponseMessage {
             self.isrNodes = isrNodes
             self.offlineReplicas = offlineReplicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }

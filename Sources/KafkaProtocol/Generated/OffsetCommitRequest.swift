@@ -44,6 +44,11 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The topics to commit offsets for.
     public struct OffsetCommitRequestTopic: KafkaStruct {
         /// The topic name.
@@ -62,6 +67,11 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -95,6 +105,11 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
             self.commitTimestamp = commitTimestamp
             self.committedMetadata = committedMetadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

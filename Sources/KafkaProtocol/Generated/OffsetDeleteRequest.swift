@@ -24,6 +24,11 @@ public struct OffsetDeleteRequest: KafkaRequestMessage {
         self.topics = topics
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The topics to delete offsets for
     public struct OffsetDeleteRequestTopic: KafkaStruct {
         /// The topic name.
@@ -39,6 +44,11 @@ public struct OffsetDeleteRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each partition to delete offsets for.
@@ -51,6 +61,11 @@ public struct OffsetDeleteRequest: KafkaRequestMessage {
             partitionIndex: Int32 = 0
         ) {
             self.partitionIndex = partitionIndex
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

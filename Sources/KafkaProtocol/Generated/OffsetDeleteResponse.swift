@@ -27,6 +27,11 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         self.topics = topics
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The responses for each topic.
     public struct OffsetDeleteResponseTopic: KafkaStruct {
         /// The topic name.
@@ -41,6 +46,11 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         ) {
             self.name = name
             self.partitions = partitions
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -58,6 +68,11 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         ) {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

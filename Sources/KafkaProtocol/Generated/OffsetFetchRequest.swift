@@ -36,6 +36,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// Each topic we would like to fetch offsets for, or null to fetch offsets for all topics.
     public struct OffsetFetchRequestTopic: KafkaStruct {
         /// The topic name.
@@ -54,6 +59,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -84,6 +94,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
+        }
     }
 
     /// Each topic we would like to fetch offsets for, or null to fetch offsets for all topics.
@@ -104,6 +119,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -35,6 +35,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses per topic.
     public struct OffsetFetchResponseTopic: KafkaStruct {
         /// The topic name.
@@ -53,6 +58,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -87,6 +97,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// The responses per group id.
@@ -112,6 +127,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
+        }
     }
 
     /// The responses per topic.
@@ -132,6 +152,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -165,6 +190,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.metadata = metadata
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -28,6 +28,11 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(replicaId: -2)
+    }
+
     /// Each topic to get offsets for.
     public struct OffsetForLeaderTopic: KafkaStruct {
         /// The topic name.
@@ -46,6 +51,11 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -71,6 +81,11 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
             self.currentLeaderEpoch = currentLeaderEpoch
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }

@@ -27,6 +27,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic we fetched offsets for.
     public struct OffsetForLeaderTopicResult: KafkaStruct {
         /// The topic name.
@@ -45,6 +50,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -74,6 +84,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
             self.leaderEpoch = leaderEpoch
             self.endOffset = endOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }

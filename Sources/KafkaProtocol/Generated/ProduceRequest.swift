@@ -36,6 +36,11 @@ public struct ProduceRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: nil)
+    }
+
     /// Each topic to produce to.
     public struct TopicProduceData: KafkaStruct {
         /// The topic name.
@@ -54,6 +59,11 @@ public struct ProduceRequest: KafkaRequestMessage {
             self.name = name
             self.partitionData = partitionData
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -75,6 +85,11 @@ public struct ProduceRequest: KafkaRequestMessage {
             self.index = index
             self.records = records
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(index: 0)
         }
     }
 }

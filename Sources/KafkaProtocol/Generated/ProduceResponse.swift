@@ -31,6 +31,11 @@ public struct ProduceResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(responses: [])
+    }
+
     /// Each produce response
     public struct TopicProduceResponse: KafkaStruct {
         /// The topic name
@@ -49,6 +54,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.name = name
             self.partitionResponses = partitionResponses
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -94,6 +104,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.currentLeader = currentLeader
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(index: 0)
+        }
     }
 
     /// The batch indices of records that caused the batch to be dropped
@@ -115,6 +130,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.batchIndexErrorMessage = batchIndexErrorMessage
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(batchIndex: 0)
+        }
     }
 
     public struct LeaderIdAndEpoch: KafkaStruct {
@@ -134,6 +154,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: -1)
         }
     }
 
@@ -163,6 +188,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

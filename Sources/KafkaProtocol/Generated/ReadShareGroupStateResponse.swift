@@ -28,6 +28,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(results: [])
+    }
+
     /// The read results
     public struct ReadStateResult: KafkaStruct {
         /// The topic identifier
@@ -46,6 +51,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -83,6 +93,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
             self.stateBatches = stateBatches
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
     public struct StateBatch: KafkaStruct {
@@ -110,6 +125,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
             self.deliveryState = deliveryState
             self.deliveryCount = deliveryCount
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 }

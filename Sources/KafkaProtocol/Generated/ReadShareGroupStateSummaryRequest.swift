@@ -33,6 +33,11 @@ public struct ReadShareGroupStateSummaryRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct ReadStateSummaryData: KafkaStruct {
         /// The topic identifier.
@@ -51,6 +56,11 @@ public struct ReadShareGroupStateSummaryRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -72,6 +82,11 @@ public struct ReadShareGroupStateSummaryRequest: KafkaRequestMessage {
             self.partition = partition
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }

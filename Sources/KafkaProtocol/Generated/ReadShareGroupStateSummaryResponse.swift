@@ -28,6 +28,11 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(results: [])
+    }
+
     /// The read results
     public struct ReadStateSummaryResult: KafkaStruct {
         /// The topic identifier
@@ -46,6 +51,11 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -79,6 +89,11 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponseMessage {
             self.stateEpoch = stateEpoch
             self.startOffset = startOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }

@@ -35,6 +35,11 @@ public struct RemoveRaftVoterRequest: KafkaRequestMessage {
         self.voterDirectoryId = voterDirectoryId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: "")
+    }
 }
 
 extension RemoveRaftVoterRequest {

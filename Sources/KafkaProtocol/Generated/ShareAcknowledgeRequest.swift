@@ -41,6 +41,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: nil)
+    }
+
     /// The topics containing records to acknowledge.
     public struct AcknowledgeTopic: KafkaStruct {
         /// The unique topic ID.
@@ -59,6 +64,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -80,6 +90,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
             self.partitionIndex = partitionIndex
             self.acknowledgementBatches = acknowledgementBatches
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 
@@ -105,6 +120,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
             self.lastOffset = lastOffset
             self.acknowledgeTypes = acknowledgeTypes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 }

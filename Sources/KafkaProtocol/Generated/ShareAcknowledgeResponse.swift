@@ -44,6 +44,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The response topics.
     public struct ShareAcknowledgeTopicResponse: KafkaStruct {
         /// The unique topic ID.
@@ -62,6 +67,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -91,6 +101,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.currentLeader = currentLeader
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     public struct LeaderIdAndEpoch: KafkaStruct {
@@ -110,6 +125,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: 0)
         }
     }
 
@@ -139,6 +159,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

@@ -57,6 +57,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: nil)
+    }
+
     /// The topics to fetch.
     public struct FetchTopic: KafkaStruct {
         /// The unique topic ID.
@@ -75,6 +80,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -101,6 +111,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.acknowledgementBatches = acknowledgementBatches
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Record batches to acknowledge.
@@ -126,6 +141,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.acknowledgeTypes = acknowledgeTypes
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
+        }
     }
 
     /// The partitions to remove from this share session.
@@ -146,6 +166,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }

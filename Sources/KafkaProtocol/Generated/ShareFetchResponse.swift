@@ -44,6 +44,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The response topics.
     public struct ShareFetchableTopicResponse: KafkaStruct {
         /// The unique topic ID.
@@ -62,6 +67,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -107,6 +117,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.acquiredRecords = acquiredRecords
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     public struct LeaderIdAndEpoch: KafkaStruct {
@@ -126,6 +141,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: 0)
         }
     }
 
@@ -151,6 +171,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.lastOffset = lastOffset
             self.deliveryCount = deliveryCount
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 
@@ -180,6 +205,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

@@ -32,6 +32,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each described group.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
@@ -79,6 +84,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             self.authorizedOperations = authorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The members.
@@ -120,6 +130,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             self.assignment = assignment
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
+        }
     }
 
     public struct TopicPartitions: KafkaStruct {
@@ -144,6 +159,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     public struct Assignment: KafkaStruct {
@@ -159,6 +179,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
         ) {
             self.topicPartitions = topicPartitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicPartitions: [])
         }
     }
 }

@@ -52,6 +52,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// The partitions to stop.
     public struct StopReplicaPartitionV0: KafkaStruct {
         /// The topic name.
@@ -66,6 +71,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
         ) {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -88,6 +98,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each topic.
@@ -108,6 +123,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitionStates = partitionStates
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -133,6 +153,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
             self.leaderEpoch = leaderEpoch
             self.deletePartition = deletePartition
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -27,6 +27,11 @@ public struct StopReplicaResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The responses for each partition.
     public struct StopReplicaPartitionError: KafkaStruct {
         /// The topic name.
@@ -49,6 +54,11 @@ public struct StopReplicaResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

@@ -48,6 +48,11 @@ public struct SyncGroupRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// Each assignment.
     public struct SyncGroupRequestAssignment: KafkaStruct {
         /// The ID of the member to assign.
@@ -66,6 +71,11 @@ public struct SyncGroupRequest: KafkaRequestMessage {
             self.memberId = memberId
             self.assignment = assignment
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }

@@ -52,6 +52,11 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: "")
+    }
+
     /// Each topic that we want to commit offsets for.
     public struct TxnOffsetCommitRequestTopic: KafkaStruct {
         /// The topic name.
@@ -70,6 +75,11 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -99,6 +109,11 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
             self.committedLeaderEpoch = committedLeaderEpoch
             self.committedMetadata = committedMetadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

@@ -32,6 +32,11 @@ public struct UpdateFeaturesRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(timeoutMs: 60000)
+    }
+
     /// The list of updates to finalized features.
     public struct FeatureUpdateKey: KafkaStruct {
         /// The name of the finalized feature to be updated.
@@ -58,6 +63,11 @@ public struct UpdateFeaturesRequest: KafkaRequestMessage {
             self.allowDowngrade = allowDowngrade
             self.upgradeType = upgradeType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(feature: "")
         }
     }
 }

@@ -35,6 +35,11 @@ public struct UpdateFeaturesResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Results for each feature update.
     public struct UpdatableFeatureResult: KafkaStruct {
         /// The name of the finalized feature.
@@ -57,6 +62,11 @@ public struct UpdateFeaturesResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(feature: "")
         }
     }
 }

@@ -56,6 +56,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// In newer versions of this RPC, each topic that we would like to update.
     public struct UpdateMetadataTopicState: KafkaStruct {
         /// The topic name.
@@ -78,6 +83,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitionStates = partitionStates
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -111,6 +121,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(id: 0)
+        }
     }
 
     /// The broker endpoints.
@@ -139,6 +154,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.listener = listener
             self.securityProtocol = securityProtocol
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(port: 0)
         }
     }
 
@@ -187,6 +207,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.replicas = replicas
             self.offlineReplicas = offlineReplicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }

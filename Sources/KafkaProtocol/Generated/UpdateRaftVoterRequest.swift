@@ -48,6 +48,11 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: "")
+    }
+
     /// The endpoint that can be used to communicate with the leader
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
@@ -71,6 +76,11 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The range of versions of the protocol that the replica supports
@@ -91,6 +101,11 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(minSupportedVersion: 0)
         }
     }
 }

@@ -30,6 +30,11 @@ public struct UpdateRaftVoterResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     public struct CurrentLeader: KafkaStruct {
         /// The replica id of the current leader or -1 if the leader is unknown
         public var leaderId: Int32
@@ -55,6 +60,11 @@ public struct UpdateRaftVoterResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: -1)
         }
     }
 }

@@ -35,6 +35,11 @@ public struct VoteRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -51,6 +56,11 @@ public struct VoteRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -91,6 +101,11 @@ public struct VoteRequest: KafkaRequestMessage {
             self.lastOffsetEpoch = lastOffsetEpoch
             self.lastOffset = lastOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

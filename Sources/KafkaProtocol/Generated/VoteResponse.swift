@@ -30,6 +30,11 @@ public struct VoteResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -46,6 +51,11 @@ public struct VoteResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -78,6 +88,11 @@ public struct VoteResponse: KafkaResponseMessage {
             self.voteGranted = voteGranted
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Endpoints for all current-leaders enumerated in PartitionData
@@ -102,6 +117,11 @@ public struct VoteResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }

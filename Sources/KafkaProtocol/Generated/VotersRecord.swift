@@ -30,6 +30,11 @@ public struct VotersRecord: KafkaMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
+
     public struct Voter: KafkaStruct {
         /// The replica id of the voter in the topic partition
         public var voterId: Int32
@@ -56,6 +61,11 @@ public struct VotersRecord: KafkaMessage {
             self.kRaftVersionFeature = kRaftVersionFeature
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(voterId: 0)
+        }
     }
 
     /// The endpoint that can be used to communicate with the voter
@@ -81,6 +91,11 @@ public struct VotersRecord: KafkaMessage {
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The range of versions of the protocol that the replica supports
@@ -101,6 +116,11 @@ public struct VotersRecord: KafkaMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(minSupportedVersion: 0)
         }
     }
 }

@@ -33,6 +33,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct WriteStateData: KafkaStruct {
         /// The topic identifier.
@@ -51,6 +56,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -84,6 +94,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
             self.stateBatches = stateBatches
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
     public struct StateBatch: KafkaStruct {
@@ -111,6 +126,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
             self.deliveryState = deliveryState
             self.deliveryCount = deliveryCount
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 }

@@ -24,6 +24,11 @@ public struct WriteTxnMarkersRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(markers: [])
+    }
+
     /// The transaction markers to be written.
     public struct WritableTxnMarker: KafkaStruct {
         /// The current producer ID.
@@ -55,6 +60,11 @@ public struct WriteTxnMarkersRequest: KafkaRequestMessage {
             self.coordinatorEpoch = coordinatorEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
+        }
     }
 
     /// Each topic that we want to write transaction marker(s) for.
@@ -75,6 +85,11 @@ public struct WriteTxnMarkersRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }

@@ -23,6 +23,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(markers: [])
+    }
+
     /// The results for writing makers.
     public struct WritableTxnMarkerResult: KafkaStruct {
         /// The current producer ID in use by the transactional ID.
@@ -41,6 +46,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             self.producerId = producerId
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
         }
     }
 
@@ -63,6 +73,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The results by partition.
@@ -83,6 +98,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }

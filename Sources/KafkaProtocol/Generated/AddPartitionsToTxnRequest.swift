@@ -83,6 +83,7 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure shared by several fields of `AddPartitionsToTxnRequest`.
     public struct AddPartitionsToTxnTopic: KafkaStruct {
         /// The name of the topic.
         public var name: String
@@ -184,6 +185,7 @@ extension AddPartitionsToTxnRequest {
 }
 
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.transactionalId, compact: true)
         buffer.writeInteger(self.producerId)
@@ -193,6 +195,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.transactionalId = try buffer.readKafkaString(compact: true, context: "AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.TransactionalId")
@@ -206,6 +209,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
 }
 
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -218,6 +222,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

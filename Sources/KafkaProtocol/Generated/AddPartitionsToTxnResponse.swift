@@ -66,6 +66,7 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `AddPartitionsToTxnResponse`.
     public struct AddPartitionsToTxnTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String
@@ -91,6 +92,7 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `AddPartitionsToTxnResponse`.
     public struct AddPartitionsToTxnPartitionResult: KafkaStruct {
         /// The partition indexes.
         public var partitionIndex: Int32
@@ -173,12 +175,14 @@ extension AddPartitionsToTxnResponse {
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.transactionalId, compact: true)
         try buffer.writeKafkaArray(self.topicResults, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.transactionalId = try buffer.readKafkaString(compact: true, context: "AddPartitionsToTxnResponse.AddPartitionsToTxnResult.TransactionalId")
@@ -189,6 +193,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -201,6 +206,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -214,6 +220,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -226,6 +233,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -150,6 +150,7 @@ extension AlterClientQuotasRequest {
 }
 
 extension AlterClientQuotasRequest.EntryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -162,6 +163,7 @@ extension AlterClientQuotasRequest.EntryData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -175,6 +177,7 @@ extension AlterClientQuotasRequest.EntryData {
 }
 
 extension AlterClientQuotasRequest.EntityData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -187,6 +190,7 @@ extension AlterClientQuotasRequest.EntityData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -200,6 +204,7 @@ extension AlterClientQuotasRequest.EntityData {
 }
 
 extension AlterClientQuotasRequest.OpData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -213,6 +218,7 @@ extension AlterClientQuotasRequest.OpData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

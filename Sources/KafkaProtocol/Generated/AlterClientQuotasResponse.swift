@@ -123,6 +123,7 @@ extension AlterClientQuotasResponse {
 }
 
 extension AlterClientQuotasResponse.EntryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -136,6 +137,7 @@ extension AlterClientQuotasResponse.EntryData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -150,6 +152,7 @@ extension AlterClientQuotasResponse.EntryData {
 }
 
 extension AlterClientQuotasResponse.EntityData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -162,6 +165,7 @@ extension AlterClientQuotasResponse.EntityData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

@@ -101,6 +101,7 @@ extension AlterConfigsResponse {
 }
 
 extension AlterConfigsResponse.AlterConfigsResourceResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -115,6 +116,7 @@ extension AlterConfigsResponse.AlterConfigsResourceResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

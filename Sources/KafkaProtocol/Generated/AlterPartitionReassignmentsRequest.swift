@@ -111,12 +111,14 @@ extension AlterPartitionReassignmentsRequest {
 }
 
 extension AlterPartitionReassignmentsRequest.ReassignableTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterPartitionReassignmentsRequest.ReassignableTopic.Name")
@@ -127,12 +129,14 @@ extension AlterPartitionReassignmentsRequest.ReassignableTopic {
 }
 
 extension AlterPartitionReassignmentsRequest.ReassignablePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         try buffer.writeKafkaNullableArray(self.replicas, compact: true, nullable: true, version: version, context: "AlterPartitionReassignmentsRequest.ReassignablePartition.Replicas")
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionReassignmentsRequest.ReassignablePartition.PartitionIndex")

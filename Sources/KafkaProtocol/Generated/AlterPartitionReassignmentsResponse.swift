@@ -126,12 +126,14 @@ extension AlterPartitionReassignmentsResponse {
 }
 
 extension AlterPartitionReassignmentsResponse.ReassignableTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterPartitionReassignmentsResponse.ReassignableTopicResponse.Name")
@@ -142,6 +144,7 @@ extension AlterPartitionReassignmentsResponse.ReassignableTopicResponse {
 }
 
 extension AlterPartitionReassignmentsResponse.ReassignablePartitionResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -149,6 +152,7 @@ extension AlterPartitionReassignmentsResponse.ReassignablePartitionResponse {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionReassignmentsResponse.ReassignablePartitionResponse.PartitionIndex")

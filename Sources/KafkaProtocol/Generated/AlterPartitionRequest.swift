@@ -19,6 +19,7 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
     public var brokerId: Int32
     /// The epoch of the requesting broker
     public var brokerEpoch: Int64
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -41,11 +42,13 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         self.init(brokerId: 0)
     }
 
+    /// A structure nested in `AlterPartitionRequest`.
     public struct TopicData: KafkaStruct {
         /// The name of the topic to alter ISRs for
         public var topicName: String
         /// The ID of the topic to alter ISRs for
         public var topicId: UUID
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -69,6 +72,7 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure nested in `AlterPartitionRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32
@@ -76,6 +80,7 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         public var leaderEpoch: Int32
         /// The ISR for this partition. Deprecated since version 3.
         public var newIsr: [Int32]
+        /// The schema's `NewIsrWithEpochs` field.
         public var newIsrWithEpochs: [BrokerState]
         /// 1 if the partition is recovering from an unclean leader election; 0 otherwise.
         public var leaderRecoveryState: Int8
@@ -109,6 +114,7 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure nested in `AlterPartitionRequest`.
     public struct BrokerState: KafkaStruct {
         /// The ID of the broker.
         public var brokerId: Int32
@@ -162,6 +168,7 @@ extension AlterPartitionRequest {
 }
 
 extension AlterPartitionRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version <= 1 {
             try buffer.writeKafkaString(self.topicName, compact: true)
@@ -173,6 +180,7 @@ extension AlterPartitionRequest.TopicData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         if version <= 1 {
@@ -188,6 +196,7 @@ extension AlterPartitionRequest.TopicData {
 }
 
 extension AlterPartitionRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version >= 3 && !self.newIsr.isEmpty {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterPartitionRequest", field: "PartitionData.NewIsr", version: version)
@@ -213,6 +222,7 @@ extension AlterPartitionRequest.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionRequest.PartitionData.PartitionIndex")
@@ -233,12 +243,14 @@ extension AlterPartitionRequest.PartitionData {
 }
 
 extension AlterPartitionRequest.BrokerState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.brokerId)
         buffer.writeInteger(self.brokerEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.brokerId = try buffer.readKafkaInteger(context: "AlterPartitionRequest.BrokerState.BrokerId")

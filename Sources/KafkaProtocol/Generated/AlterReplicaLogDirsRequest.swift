@@ -114,6 +114,7 @@ extension AlterReplicaLogDirsRequest {
 }
 
 extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -126,6 +127,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -139,6 +141,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
 }
 
 extension AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -151,6 +154,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -119,6 +119,7 @@ extension AlterReplicaLogDirsResponse {
 }
 
 extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -131,6 +132,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -144,6 +146,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
 }
 
 extension AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -156,6 +159,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -123,12 +123,14 @@ extension AlterUserScramCredentialsRequest {
 }
 
 extension AlterUserScramCredentialsRequest.ScramCredentialDeletion {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.mechanism)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterUserScramCredentialsRequest.ScramCredentialDeletion.Name")
@@ -139,6 +141,7 @@ extension AlterUserScramCredentialsRequest.ScramCredentialDeletion {
 }
 
 extension AlterUserScramCredentialsRequest.ScramCredentialUpsertion {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.mechanism)
@@ -148,6 +151,7 @@ extension AlterUserScramCredentialsRequest.ScramCredentialUpsertion {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterUserScramCredentialsRequest.ScramCredentialUpsertion.Name")

@@ -88,6 +88,7 @@ extension AlterUserScramCredentialsResponse {
 }
 
 extension AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.user, compact: true)
         buffer.writeInteger(self.errorCode)
@@ -95,6 +96,7 @@ extension AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.user = try buffer.readKafkaString(compact: true, context: "AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult.User")

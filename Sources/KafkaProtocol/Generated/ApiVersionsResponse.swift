@@ -223,6 +223,7 @@ extension ApiVersionsResponse {
 }
 
 extension ApiVersionsResponse.ApiVersion {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -236,6 +237,7 @@ extension ApiVersionsResponse.ApiVersion {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -250,6 +252,7 @@ extension ApiVersionsResponse.ApiVersion {
 }
 
 extension ApiVersionsResponse.SupportedFeatureKey {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.minVersion)
@@ -257,6 +260,7 @@ extension ApiVersionsResponse.SupportedFeatureKey {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ApiVersionsResponse.SupportedFeatureKey.Name")
@@ -268,6 +272,7 @@ extension ApiVersionsResponse.SupportedFeatureKey {
 }
 
 extension ApiVersionsResponse.FinalizedFeatureKey {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.maxVersionLevel)
@@ -275,6 +280,7 @@ extension ApiVersionsResponse.FinalizedFeatureKey {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ApiVersionsResponse.FinalizedFeatureKey.Name")

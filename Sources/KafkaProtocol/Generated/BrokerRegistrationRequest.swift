@@ -185,6 +185,7 @@ extension BrokerRegistrationRequest {
 }
 
 extension BrokerRegistrationRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -193,6 +194,7 @@ extension BrokerRegistrationRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "BrokerRegistrationRequest.Listener.Name")
@@ -205,6 +207,7 @@ extension BrokerRegistrationRequest.Listener {
 }
 
 extension BrokerRegistrationRequest.Feature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.minSupportedVersion)
@@ -212,6 +215,7 @@ extension BrokerRegistrationRequest.Feature {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "BrokerRegistrationRequest.Feature.Name")

@@ -149,6 +149,7 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `ConsumerGroupDescribeResponse`.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: UUID
@@ -178,6 +179,7 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `ConsumerGroupDescribeResponse`.
     public struct Assignment: KafkaStruct {
         /// The assigned topic-partitions to the member.
         public var topicPartitions: [TopicPartitions]
@@ -225,6 +227,7 @@ extension ConsumerGroupDescribeResponse {
 }
 
 extension ConsumerGroupDescribeResponse.DescribedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaNullableString(self.errorMessage, compact: true, nullable: true, context: "ConsumerGroupDescribeResponse.DescribedGroup.ErrorMessage")
@@ -238,6 +241,7 @@ extension ConsumerGroupDescribeResponse.DescribedGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "ConsumerGroupDescribeResponse.DescribedGroup.ErrorCode")
@@ -255,6 +259,7 @@ extension ConsumerGroupDescribeResponse.DescribedGroup {
 }
 
 extension ConsumerGroupDescribeResponse.Member {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.memberId, compact: true)
         try buffer.writeKafkaNullableString(self.instanceId, compact: true, nullable: true, context: "ConsumerGroupDescribeResponse.Member.InstanceId")
@@ -269,6 +274,7 @@ extension ConsumerGroupDescribeResponse.Member {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.memberId = try buffer.readKafkaString(compact: true, context: "ConsumerGroupDescribeResponse.Member.MemberId")
@@ -287,6 +293,7 @@ extension ConsumerGroupDescribeResponse.Member {
 }
 
 extension ConsumerGroupDescribeResponse.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaString(self.topicName, compact: true)
@@ -294,6 +301,7 @@ extension ConsumerGroupDescribeResponse.TopicPartitions {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ConsumerGroupDescribeResponse.TopicPartitions.TopicId")
@@ -305,11 +313,13 @@ extension ConsumerGroupDescribeResponse.TopicPartitions {
 }
 
 extension ConsumerGroupDescribeResponse.Assignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaArray(self.topicPartitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicPartitions = try buffer.readKafkaArray(compact: true, version: version, context: "ConsumerGroupDescribeResponse.Assignment.TopicPartitions")

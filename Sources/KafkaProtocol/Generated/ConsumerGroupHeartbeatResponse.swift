@@ -79,6 +79,7 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `ConsumerGroupHeartbeatResponse`.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: UUID
@@ -140,11 +141,13 @@ extension ConsumerGroupHeartbeatResponse {
 }
 
 extension ConsumerGroupHeartbeatResponse.Assignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaArray(self.topicPartitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicPartitions = try buffer.readKafkaArray(compact: true, version: version, context: "ConsumerGroupHeartbeatResponse.Assignment.TopicPartitions")
@@ -154,12 +157,14 @@ extension ConsumerGroupHeartbeatResponse.Assignment {
 }
 
 extension ConsumerGroupHeartbeatResponse.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ConsumerGroupHeartbeatResponse.TopicPartitions.TopicId")

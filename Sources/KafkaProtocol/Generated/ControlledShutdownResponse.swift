@@ -93,6 +93,7 @@ extension ControlledShutdownResponse {
 }
 
 extension ControlledShutdownResponse.RemainingPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -105,6 +106,7 @@ extension ControlledShutdownResponse.RemainingPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -146,6 +146,7 @@ extension ControllerRegistrationRequest {
 }
 
 extension ControllerRegistrationRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -154,6 +155,7 @@ extension ControllerRegistrationRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ControllerRegistrationRequest.Listener.Name")
@@ -166,6 +168,7 @@ extension ControllerRegistrationRequest.Listener {
 }
 
 extension ControllerRegistrationRequest.Feature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.minSupportedVersion)
@@ -173,6 +176,7 @@ extension ControllerRegistrationRequest.Feature {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ControllerRegistrationRequest.Feature.Name")

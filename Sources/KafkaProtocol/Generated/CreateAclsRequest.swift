@@ -108,6 +108,7 @@ extension CreateAclsRequest {
 }
 
 extension CreateAclsRequest.AclCreation {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.resourcePatternType != 3 {
@@ -130,6 +131,7 @@ extension CreateAclsRequest.AclCreation {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

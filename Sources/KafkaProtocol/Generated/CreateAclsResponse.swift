@@ -93,6 +93,7 @@ extension CreateAclsResponse {
 }
 
 extension CreateAclsResponse.AclCreationResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -105,6 +106,7 @@ extension CreateAclsResponse.AclCreationResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -126,6 +126,7 @@ extension CreatePartitionsRequest {
 }
 
 extension CreatePartitionsRequest.CreatePartitionsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -139,6 +140,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -153,6 +155,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
 }
 
 extension CreatePartitionsRequest.CreatePartitionsAssignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -164,6 +167,7 @@ extension CreatePartitionsRequest.CreatePartitionsAssignment {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -171,6 +171,7 @@ extension CreateTopicsRequest {
 }
 
 extension CreateTopicsRequest.CreatableTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -186,6 +187,7 @@ extension CreateTopicsRequest.CreatableTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -202,6 +204,7 @@ extension CreateTopicsRequest.CreatableTopic {
 }
 
 extension CreateTopicsRequest.CreatableReplicaAssignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -214,6 +217,7 @@ extension CreateTopicsRequest.CreatableReplicaAssignment {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -227,6 +231,7 @@ extension CreateTopicsRequest.CreatableReplicaAssignment {
 }
 
 extension CreateTopicsRequest.CreatableTopicConfig {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -239,6 +244,7 @@ extension CreateTopicsRequest.CreatableTopicConfig {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()

@@ -164,6 +164,7 @@ extension CreateTopicsResponse {
 }
 
 extension CreateTopicsResponse.CreatableTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -197,6 +198,7 @@ extension CreateTopicsResponse.CreatableTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -238,6 +240,7 @@ extension CreateTopicsResponse.CreatableTopicResult {
 }
 
 extension CreateTopicsResponse.CreatableTopicConfigs {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaNullableString(self.value, compact: true, nullable: true, context: "CreateTopicsResponse.CreatableTopicConfigs.Value")
@@ -247,6 +250,7 @@ extension CreateTopicsResponse.CreatableTopicConfigs {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "CreateTopicsResponse.CreatableTopicConfigs.Name")

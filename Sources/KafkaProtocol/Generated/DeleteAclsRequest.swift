@@ -108,6 +108,7 @@ extension DeleteAclsRequest {
 }
 
 extension DeleteAclsRequest.DeleteAclsFilter {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.patternTypeFilter != 3 {
@@ -130,6 +131,7 @@ extension DeleteAclsRequest.DeleteAclsFilter {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

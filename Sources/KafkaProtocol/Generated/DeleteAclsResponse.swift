@@ -151,6 +151,7 @@ extension DeleteAclsResponse {
 }
 
 extension DeleteAclsResponse.DeleteAclsFilterResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -164,6 +165,7 @@ extension DeleteAclsResponse.DeleteAclsFilterResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -178,6 +180,7 @@ extension DeleteAclsResponse.DeleteAclsFilterResult {
 }
 
 extension DeleteAclsResponse.DeleteAclsMatchingAcl {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.patternType != 3 {
@@ -202,6 +205,7 @@ extension DeleteAclsResponse.DeleteAclsMatchingAcl {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -120,6 +120,7 @@ extension DeleteRecordsRequest {
 }
 
 extension DeleteRecordsRequest.DeleteRecordsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -132,6 +133,7 @@ extension DeleteRecordsRequest.DeleteRecordsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -145,6 +147,7 @@ extension DeleteRecordsRequest.DeleteRecordsTopic {
 }
 
 extension DeleteRecordsRequest.DeleteRecordsPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -157,6 +160,7 @@ extension DeleteRecordsRequest.DeleteRecordsPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

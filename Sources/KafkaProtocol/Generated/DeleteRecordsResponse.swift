@@ -123,6 +123,7 @@ extension DeleteRecordsResponse {
 }
 
 extension DeleteRecordsResponse.DeleteRecordsTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -135,6 +136,7 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -148,6 +150,7 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult {
 }
 
 extension DeleteRecordsResponse.DeleteRecordsPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -161,6 +164,7 @@ extension DeleteRecordsResponse.DeleteRecordsPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

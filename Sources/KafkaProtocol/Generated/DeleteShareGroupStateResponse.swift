@@ -113,12 +113,14 @@ extension DeleteShareGroupStateResponse {
 }
 
 extension DeleteShareGroupStateResponse.DeleteStateResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "DeleteShareGroupStateResponse.DeleteStateResult.TopicId")
@@ -129,6 +131,7 @@ extension DeleteShareGroupStateResponse.DeleteStateResult {
 }
 
 extension DeleteShareGroupStateResponse.PartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.errorCode)
@@ -136,6 +139,7 @@ extension DeleteShareGroupStateResponse.PartitionResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "DeleteShareGroupStateResponse.PartitionResult.Partition")

@@ -116,12 +116,14 @@ extension DeleteTopicsRequest {
 }
 
 extension DeleteTopicsRequest.DeleteTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaNullableString(self.name, compact: true, nullable: true, context: "DeleteTopicsRequest.DeleteTopicState.Name")
         buffer.writeKafkaUUID(self.topicId)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaNullableString(compact: true, nullable: true, context: "DeleteTopicsRequest.DeleteTopicState.Name")

@@ -110,6 +110,7 @@ extension DeleteTopicsResponse {
 }
 
 extension DeleteTopicsResponse.DeletableTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -128,6 +129,7 @@ extension DeleteTopicsResponse.DeletableTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -147,6 +147,7 @@ extension DescribeAclsResponse {
 }
 
 extension DescribeAclsResponse.DescribeAclsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.patternType != 3 {
@@ -166,6 +167,7 @@ extension DescribeAclsResponse.DescribeAclsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -183,6 +185,7 @@ extension DescribeAclsResponse.DescribeAclsResource {
 }
 
 extension DescribeAclsResponse.AclDescription {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -197,6 +200,7 @@ extension DescribeAclsResponse.AclDescription {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -98,6 +98,7 @@ extension DescribeClientQuotasRequest {
 }
 
 extension DescribeClientQuotasRequest.ComponentData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -111,6 +112,7 @@ extension DescribeClientQuotasRequest.ComponentData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

@@ -135,6 +135,7 @@ extension DescribeClusterResponse {
 }
 
 extension DescribeClusterResponse.DescribeClusterBroker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.brokerId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -143,6 +144,7 @@ extension DescribeClusterResponse.DescribeClusterBroker {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.brokerId = try buffer.readKafkaInteger(context: "DescribeClusterResponse.DescribeClusterBroker.BrokerId")

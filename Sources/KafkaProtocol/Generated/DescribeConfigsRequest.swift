@@ -118,6 +118,7 @@ extension DescribeConfigsRequest {
 }
 
 extension DescribeConfigsRequest.DescribeConfigsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -131,6 +132,7 @@ extension DescribeConfigsRequest.DescribeConfigsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -189,6 +189,7 @@ extension DescribeConfigsResponse {
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -204,6 +205,7 @@ extension DescribeConfigsResponse.DescribeConfigsResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -220,6 +222,7 @@ extension DescribeConfigsResponse.DescribeConfigsResult {
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResourceResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if version >= 1 && self.isDefault {
@@ -252,6 +255,7 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -282,6 +286,7 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
 }
 
 extension DescribeConfigsResponse.DescribeConfigsSynonym {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -295,6 +300,7 @@ extension DescribeConfigsResponse.DescribeConfigsSynonym {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

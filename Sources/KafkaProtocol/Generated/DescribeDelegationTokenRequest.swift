@@ -88,6 +88,7 @@ extension DescribeDelegationTokenRequest {
 }
 
 extension DescribeDelegationTokenRequest.DescribeDelegationTokenOwner {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -100,6 +101,7 @@ extension DescribeDelegationTokenRequest.DescribeDelegationTokenOwner {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -157,6 +157,7 @@ extension DescribeDelegationTokenResponse {
 }
 
 extension DescribeDelegationTokenResponse.DescribedDelegationToken {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 2 && self.tokenRequesterPrincipalType != "" {
@@ -187,6 +188,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationToken {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -212,6 +214,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationToken {
 }
 
 extension DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -224,6 +227,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -159,6 +159,7 @@ extension DescribeGroupsResponse {
 }
 
 extension DescribeGroupsResponse.DescribedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if version <= 2 && self.authorizedOperations != -2147483648 {
@@ -181,6 +182,7 @@ extension DescribeGroupsResponse.DescribedGroup {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -201,6 +203,7 @@ extension DescribeGroupsResponse.DescribedGroup {
 }
 
 extension DescribeGroupsResponse.DescribedGroupMember {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -219,6 +222,7 @@ extension DescribeGroupsResponse.DescribedGroupMember {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()

@@ -78,6 +78,7 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
     public struct DescribeLogDirsTopic: KafkaStruct {
         /// The topic name.
         public var name: String
+        /// The schema's `Partitions` field.
         public var partitions: [DescribeLogDirsPartition]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -99,6 +100,7 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure nested in `DescribeLogDirsResponse`.
     public struct DescribeLogDirsPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
@@ -173,6 +175,7 @@ extension DescribeLogDirsResponse {
 }
 
 extension DescribeLogDirsResponse.DescribeLogDirsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -192,6 +195,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -212,6 +216,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsResult {
 }
 
 extension DescribeLogDirsResponse.DescribeLogDirsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -224,6 +229,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -237,6 +243,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsTopic {
 }
 
 extension DescribeLogDirsResponse.DescribeLogDirsPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -251,6 +258,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

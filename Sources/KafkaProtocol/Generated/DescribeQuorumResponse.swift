@@ -18,7 +18,9 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
     public var errorCode: Int16
     /// The error message, or null if there was no error.
     public var errorMessage: String?
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
+    /// The schema's `Nodes` field.
     public var nodes: [Node]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -43,9 +45,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         self.init(errorCode: 0)
     }
 
+    /// A structure nested in `DescribeQuorumResponse`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -67,9 +71,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure nested in `DescribeQuorumResponse`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
+        /// The schema's `ErrorCode` field.
         public var errorCode: Int16
         /// The error message, or null if there was no error.
         public var errorMessage: String?
@@ -77,8 +83,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         public var leaderId: Int32
         /// The latest known leader epoch
         public var leaderEpoch: Int32
+        /// The schema's `HighWatermark` field.
         public var highWatermark: Int64
+        /// The schema's `CurrentVoters` field.
         public var currentVoters: [ReplicaState]
+        /// The schema's `Observers` field.
         public var observers: [ReplicaState]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -112,6 +121,7 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure nested in `DescribeQuorumResponse`.
     public struct Node: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32
@@ -167,8 +177,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `DescribeQuorumResponse`.
     public struct ReplicaState: KafkaStruct {
+        /// The schema's `ReplicaId` field.
         public var replicaId: Int32
+        /// The schema's `ReplicaDirectoryId` field.
         public var replicaDirectoryId: UUID
         /// The last known log end offset of the follower or -1 if it is unknown
         public var logEndOffset: Int64
@@ -243,12 +256,14 @@ extension DescribeQuorumResponse {
 }
 
 extension DescribeQuorumResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "DescribeQuorumResponse.TopicData.TopicName")
@@ -259,6 +274,7 @@ extension DescribeQuorumResponse.TopicData {
 }
 
 extension DescribeQuorumResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -273,6 +289,7 @@ extension DescribeQuorumResponse.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "DescribeQuorumResponse.PartitionData.PartitionIndex")
@@ -291,12 +308,14 @@ extension DescribeQuorumResponse.PartitionData {
 }
 
 extension DescribeQuorumResponse.Node {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaArray(self.listeners, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "DescribeQuorumResponse.Node.NodeId")
@@ -307,6 +326,7 @@ extension DescribeQuorumResponse.Node {
 }
 
 extension DescribeQuorumResponse.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -314,6 +334,7 @@ extension DescribeQuorumResponse.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "DescribeQuorumResponse.Listener.Name")
@@ -325,6 +346,7 @@ extension DescribeQuorumResponse.Listener {
 }
 
 extension DescribeQuorumResponse.ReplicaState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version <= 1 && self.replicaDirectoryId != UUID.kafkaZero {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeQuorumResponse", field: "ReplicaState.ReplicaDirectoryId", version: version)
@@ -343,6 +365,7 @@ extension DescribeQuorumResponse.ReplicaState {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.replicaId = try buffer.readKafkaInteger(context: "DescribeQuorumResponse.ReplicaState.ReplicaId")

@@ -191,6 +191,7 @@ extension DescribeTopicPartitionsResponse {
 }
 
 extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaNullableString(self.name, compact: true, nullable: true, context: "DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic.Name")
@@ -201,6 +202,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic.ErrorCode")
@@ -215,6 +217,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
 }
 
 extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         buffer.writeInteger(self.partitionIndex)
@@ -228,6 +231,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartiti
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition.ErrorCode")
@@ -245,12 +249,14 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartiti
 }
 
 extension DescribeTopicPartitionsResponse.Cursor {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         buffer.writeInteger(self.partitionIndex)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "DescribeTopicPartitionsResponse.Cursor.TopicName")

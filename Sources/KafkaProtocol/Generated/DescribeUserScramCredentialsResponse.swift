@@ -130,6 +130,7 @@ extension DescribeUserScramCredentialsResponse {
 }
 
 extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.user, compact: true)
         buffer.writeInteger(self.errorCode)
@@ -138,6 +139,7 @@ extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResul
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.user = try buffer.readKafkaString(compact: true, context: "DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult.User")
@@ -150,12 +152,14 @@ extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResul
 }
 
 extension DescribeUserScramCredentialsResponse.CredentialInfo {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.mechanism)
         buffer.writeInteger(self.iterations)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.mechanism = try buffer.readKafkaInteger(context: "DescribeUserScramCredentialsResponse.CredentialInfo.Mechanism")

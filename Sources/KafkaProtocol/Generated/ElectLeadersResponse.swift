@@ -136,6 +136,7 @@ extension ElectLeadersResponse {
 }
 
 extension ElectLeadersResponse.ReplicaElectionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -148,6 +149,7 @@ extension ElectLeadersResponse.ReplicaElectionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -161,6 +163,7 @@ extension ElectLeadersResponse.ReplicaElectionResult {
 }
 
 extension ElectLeadersResponse.PartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -174,6 +177,7 @@ extension ElectLeadersResponse.PartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -19,6 +19,7 @@ public struct FetchRequest: KafkaRequestMessage {
     public var clusterId: String?
     /// The broker ID of the follower, of -1 if this request is from a consumer.
     public var replicaId: Int32
+    /// The schema's `ReplicaState` field.
     public var replicaState: ReplicaState
     /// The maximum time in milliseconds to wait for the response.
     public var maxWaitMs: Int32
@@ -77,6 +78,7 @@ public struct FetchRequest: KafkaRequestMessage {
         self.init(clusterId: nil)
     }
 
+    /// A structure nested in `FetchRequest`.
     public struct ReplicaState: KafkaStruct {
         /// The replica ID of the follower, or -1 if this request is from a consumer.
         public var replicaId: Int32
@@ -322,12 +324,14 @@ extension FetchRequest {
 }
 
 extension FetchRequest.ReplicaState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.replicaId)
         buffer.writeInteger(self.replicaEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.replicaId = try buffer.readKafkaInteger(context: "FetchRequest.ReplicaState.ReplicaId")
@@ -338,6 +342,7 @@ extension FetchRequest.ReplicaState {
 }
 
 extension FetchRequest.FetchTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -355,6 +360,7 @@ extension FetchRequest.FetchTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -373,6 +379,7 @@ extension FetchRequest.FetchTopic {
 }
 
 extension FetchRequest.FetchPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if version <= 11 && self.lastFetchedEpoch != -1 {
@@ -404,6 +411,7 @@ extension FetchRequest.FetchPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -440,6 +448,7 @@ extension FetchRequest.FetchPartition {
 }
 
 extension FetchRequest.ForgottenTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -457,6 +466,7 @@ extension FetchRequest.ForgottenTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()

@@ -182,6 +182,7 @@ extension FindCoordinatorResponse {
 }
 
 extension FindCoordinatorResponse.Coordinator {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.key, compact: true)
         buffer.writeInteger(self.nodeId)
@@ -192,6 +193,7 @@ extension FindCoordinatorResponse.Coordinator {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.key = try buffer.readKafkaString(compact: true, context: "FindCoordinatorResponse.Coordinator.Key")

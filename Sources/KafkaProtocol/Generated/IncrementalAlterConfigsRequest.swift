@@ -128,6 +128,7 @@ extension IncrementalAlterConfigsRequest {
 }
 
 extension IncrementalAlterConfigsRequest.AlterConfigsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -141,6 +142,7 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -155,6 +157,7 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource {
 }
 
 extension IncrementalAlterConfigsRequest.AlterableConfig {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -168,6 +171,7 @@ extension IncrementalAlterConfigsRequest.AlterableConfig {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

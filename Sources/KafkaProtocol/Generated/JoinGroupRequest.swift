@@ -145,6 +145,7 @@ extension JoinGroupRequest {
 }
 
 extension JoinGroupRequest.JoinGroupRequestProtocol {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -157,6 +158,7 @@ extension JoinGroupRequest.JoinGroupRequestProtocol {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -122,6 +122,7 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure shared by several fields of `LeaderAndIsrRequest`.
     public struct LeaderAndIsrPartitionState: KafkaStruct {
         /// The topic name.  This is only present in v0 or v1.
         public var topicName: String
@@ -266,6 +267,7 @@ extension LeaderAndIsrRequest {
 }
 
 extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -281,6 +283,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -297,6 +300,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
 }
 
 extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -310,6 +314,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -324,6 +329,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
 }
 
 extension LeaderAndIsrRequest.LeaderAndIsrPartitionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if version <= 5 && self.leaderRecoveryState != 0 {
@@ -359,6 +365,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrPartitionState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -67,6 +67,7 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `LeaderAndIsrResponse`.
     public struct LeaderAndIsrPartitionError: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -147,12 +148,14 @@ extension LeaderAndIsrResponse {
 }
 
 extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitionErrors, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "LeaderAndIsrResponse.LeaderAndIsrTopicError.TopicId")
@@ -163,6 +166,7 @@ extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
 }
 
 extension LeaderAndIsrResponse.LeaderAndIsrPartitionError {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -178,6 +182,7 @@ extension LeaderAndIsrResponse.LeaderAndIsrPartitionError {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

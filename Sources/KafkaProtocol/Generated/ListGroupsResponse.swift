@@ -111,6 +111,7 @@ extension ListGroupsResponse {
 }
 
 extension ListGroupsResponse.ListedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -129,6 +130,7 @@ extension ListGroupsResponse.ListedGroup {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

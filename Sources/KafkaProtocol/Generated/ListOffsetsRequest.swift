@@ -151,6 +151,7 @@ extension ListOffsetsRequest {
 }
 
 extension ListOffsetsRequest.ListOffsetsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -163,6 +164,7 @@ extension ListOffsetsRequest.ListOffsetsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -176,6 +178,7 @@ extension ListOffsetsRequest.ListOffsetsTopic {
 }
 
 extension ListOffsetsRequest.ListOffsetsPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if version >= 1 && self.maxNumOffsets != 1 {
@@ -197,6 +200,7 @@ extension ListOffsetsRequest.ListOffsetsPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -70,6 +70,7 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
         public var timestamp: Int64
         /// The returned offset.
         public var offset: Int64
+        /// The schema's `LeaderEpoch` field.
         public var leaderEpoch: Int32
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -138,6 +139,7 @@ extension ListOffsetsResponse {
 }
 
 extension ListOffsetsResponse.ListOffsetsTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -150,6 +152,7 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -163,6 +166,7 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
 }
 
 extension ListOffsetsResponse.ListOffsetsPartitionResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if version >= 1 && !self.oldStyleOffsets.isEmpty {
@@ -199,6 +203,7 @@ extension ListOffsetsResponse.ListOffsetsPartitionResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -85,12 +85,14 @@ extension ListPartitionReassignmentsRequest {
 }
 
 extension ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitionIndexes, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics.Name")

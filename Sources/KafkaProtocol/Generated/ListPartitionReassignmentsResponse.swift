@@ -130,12 +130,14 @@ extension ListPartitionReassignmentsResponse {
 }
 
 extension ListPartitionReassignmentsResponse.OngoingTopicReassignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ListPartitionReassignmentsResponse.OngoingTopicReassignment.Name")
@@ -146,6 +148,7 @@ extension ListPartitionReassignmentsResponse.OngoingTopicReassignment {
 }
 
 extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         try buffer.writeKafkaArray(self.replicas, compact: true, version: version)
@@ -154,6 +157,7 @@ extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "ListPartitionReassignmentsResponse.OngoingPartitionReassignment.PartitionIndex")

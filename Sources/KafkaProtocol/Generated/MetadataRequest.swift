@@ -132,6 +132,7 @@ extension MetadataRequest {
 }
 
 extension MetadataRequest.MetadataRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -146,6 +147,7 @@ extension MetadataRequest.MetadataRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()

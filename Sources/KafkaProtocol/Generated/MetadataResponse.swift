@@ -237,6 +237,7 @@ extension MetadataResponse {
 }
 
 extension MetadataResponse.MetadataResponseBroker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -253,6 +254,7 @@ extension MetadataResponse.MetadataResponseBroker {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -270,6 +272,7 @@ extension MetadataResponse.MetadataResponseBroker {
 }
 
 extension MetadataResponse.MetadataResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if version <= 7 && self.topicAuthorizedOperations != -2147483648 {
@@ -295,6 +298,7 @@ extension MetadataResponse.MetadataResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -318,6 +322,7 @@ extension MetadataResponse.MetadataResponseTopic {
 }
 
 extension MetadataResponse.MetadataResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -339,6 +344,7 @@ extension MetadataResponse.MetadataResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()

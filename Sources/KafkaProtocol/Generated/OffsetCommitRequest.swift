@@ -175,6 +175,7 @@ extension OffsetCommitRequest {
 }
 
 extension OffsetCommitRequest.OffsetCommitRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -187,6 +188,7 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()
@@ -200,6 +202,7 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
 }
 
 extension OffsetCommitRequest.OffsetCommitRequestPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if ((version <= 0) || (version >= 2)) && self.commitTimestamp != -1 {
@@ -222,6 +225,7 @@ extension OffsetCommitRequest.OffsetCommitRequestPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()

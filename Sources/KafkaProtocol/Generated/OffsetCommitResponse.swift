@@ -123,6 +123,7 @@ extension OffsetCommitResponse {
 }
 
 extension OffsetCommitResponse.OffsetCommitResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -135,6 +136,7 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()
@@ -148,6 +150,7 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
 }
 
 extension OffsetCommitResponse.OffsetCommitResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -160,6 +163,7 @@ extension OffsetCommitResponse.OffsetCommitResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()

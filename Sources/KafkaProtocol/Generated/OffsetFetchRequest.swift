@@ -194,6 +194,7 @@ extension OffsetFetchRequest {
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -206,6 +207,7 @@ extension OffsetFetchRequest.OffsetFetchRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -219,6 +221,7 @@ extension OffsetFetchRequest.OffsetFetchRequestTopic {
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.groupId, compact: true)
         if version >= 9 {
@@ -231,6 +234,7 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.groupId = try buffer.readKafkaString(compact: true, context: "OffsetFetchRequest.OffsetFetchRequestGroup.GroupId")
@@ -247,12 +251,14 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestTopics {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitionIndexes, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "OffsetFetchRequest.OffsetFetchRequestTopics.Name")

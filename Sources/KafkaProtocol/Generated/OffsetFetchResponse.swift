@@ -259,6 +259,7 @@ extension OffsetFetchResponse {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -271,6 +272,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -284,6 +286,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -301,6 +304,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -319,6 +323,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartition {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.groupId, compact: true)
         try buffer.writeKafkaArray(self.topics, compact: true, version: version)
@@ -326,6 +331,7 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.groupId = try buffer.readKafkaString(compact: true, context: "OffsetFetchResponse.OffsetFetchResponseGroup.GroupId")
@@ -337,12 +343,14 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseTopics {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "OffsetFetchResponse.OffsetFetchResponseTopics.Name")
@@ -353,6 +361,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopics {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponsePartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.committedOffset)
@@ -362,6 +371,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartitions {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "OffsetFetchResponse.OffsetFetchResponsePartitions.PartitionIndex")

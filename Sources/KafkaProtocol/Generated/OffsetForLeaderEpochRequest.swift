@@ -128,6 +128,7 @@ extension OffsetForLeaderEpochRequest {
 }
 
 extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -140,6 +141,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -153,6 +155,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
 }
 
 extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -168,6 +171,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

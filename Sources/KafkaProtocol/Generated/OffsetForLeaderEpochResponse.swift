@@ -131,6 +131,7 @@ extension OffsetForLeaderEpochResponse {
 }
 
 extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -143,6 +144,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -156,6 +158,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
 }
 
 extension OffsetForLeaderEpochResponse.EpochEndOffset {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -172,6 +175,7 @@ extension OffsetForLeaderEpochResponse.EpochEndOffset {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

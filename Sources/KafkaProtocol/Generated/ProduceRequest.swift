@@ -139,6 +139,7 @@ extension ProduceRequest {
 }
 
 extension ProduceRequest.TopicProduceData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -151,6 +152,7 @@ extension ProduceRequest.TopicProduceData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -164,6 +166,7 @@ extension ProduceRequest.TopicProduceData {
 }
 
 extension ProduceRequest.PartitionProduceData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -176,6 +179,7 @@ extension ProduceRequest.PartitionProduceData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()

@@ -78,6 +78,7 @@ public struct ProduceResponse: KafkaResponseMessage {
         public var recordErrors: [BatchIndexAndErrorMessage]
         /// The global error message summarizing the common root cause of the records that caused the batch to be dropped
         public var errorMessage: String?
+        /// The schema's `CurrentLeader` field.
         public var currentLeader: LeaderIdAndEpoch
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -137,6 +138,7 @@ public struct ProduceResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure nested in `ProduceResponse`.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -257,6 +259,7 @@ extension ProduceResponse {
 }
 
 extension ProduceResponse.TopicProduceResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -269,6 +272,7 @@ extension ProduceResponse.TopicProduceResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -282,6 +286,7 @@ extension ProduceResponse.TopicProduceResponse {
 }
 
 extension ProduceResponse.PartitionProduceResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if version <= 9 && self.currentLeader != ProduceResponse.LeaderIdAndEpoch() {
@@ -316,6 +321,7 @@ extension ProduceResponse.PartitionProduceResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -355,6 +361,7 @@ extension ProduceResponse.PartitionProduceResponse {
 }
 
 extension ProduceResponse.BatchIndexAndErrorMessage {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -367,6 +374,7 @@ extension ProduceResponse.BatchIndexAndErrorMessage {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -380,12 +388,14 @@ extension ProduceResponse.BatchIndexAndErrorMessage {
 }
 
 extension ProduceResponse.LeaderIdAndEpoch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "ProduceResponse.LeaderIdAndEpoch.LeaderId")
@@ -396,6 +406,7 @@ extension ProduceResponse.LeaderIdAndEpoch {
 }
 
 extension ProduceResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -404,6 +415,7 @@ extension ProduceResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "ProduceResponse.NodeEndpoint.NodeId")

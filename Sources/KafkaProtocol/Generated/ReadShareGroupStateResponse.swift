@@ -71,6 +71,7 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
         public var stateEpoch: Int32
         /// The share-partition start offset, which can be -1 if it is not yet initialized.
         public var startOffset: Int64
+        /// The schema's `StateBatches` field.
         public var stateBatches: [StateBatch]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -100,6 +101,7 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure nested in `ReadShareGroupStateResponse`.
     public struct StateBatch: KafkaStruct {
         /// The base offset of this state batch.
         public var firstOffset: Int64
@@ -157,12 +159,14 @@ extension ReadShareGroupStateResponse {
 }
 
 extension ReadShareGroupStateResponse.ReadStateResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ReadShareGroupStateResponse.ReadStateResult.TopicId")
@@ -173,6 +177,7 @@ extension ReadShareGroupStateResponse.ReadStateResult {
 }
 
 extension ReadShareGroupStateResponse.PartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.errorCode)
@@ -183,6 +188,7 @@ extension ReadShareGroupStateResponse.PartitionResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "ReadShareGroupStateResponse.PartitionResult.Partition")
@@ -197,6 +203,7 @@ extension ReadShareGroupStateResponse.PartitionResult {
 }
 
 extension ReadShareGroupStateResponse.StateBatch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -205,6 +212,7 @@ extension ReadShareGroupStateResponse.StateBatch {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "ReadShareGroupStateResponse.StateBatch.FirstOffset")

@@ -137,6 +137,7 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `ShareGroupDescribeResponse`.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: UUID
@@ -166,6 +167,7 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
         }
     }
 
+    /// A structure shared by several fields of `ShareGroupDescribeResponse`.
     public struct Assignment: KafkaStruct {
         /// The assigned topic-partitions to the member.
         public var topicPartitions: [TopicPartitions]
@@ -213,6 +215,7 @@ extension ShareGroupDescribeResponse {
 }
 
 extension ShareGroupDescribeResponse.DescribedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaNullableString(self.errorMessage, compact: true, nullable: true, context: "ShareGroupDescribeResponse.DescribedGroup.ErrorMessage")
@@ -226,6 +229,7 @@ extension ShareGroupDescribeResponse.DescribedGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "ShareGroupDescribeResponse.DescribedGroup.ErrorCode")
@@ -243,6 +247,7 @@ extension ShareGroupDescribeResponse.DescribedGroup {
 }
 
 extension ShareGroupDescribeResponse.Member {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.memberId, compact: true)
         try buffer.writeKafkaNullableString(self.rackId, compact: true, nullable: true, context: "ShareGroupDescribeResponse.Member.RackId")
@@ -254,6 +259,7 @@ extension ShareGroupDescribeResponse.Member {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.memberId = try buffer.readKafkaString(compact: true, context: "ShareGroupDescribeResponse.Member.MemberId")
@@ -269,6 +275,7 @@ extension ShareGroupDescribeResponse.Member {
 }
 
 extension ShareGroupDescribeResponse.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaString(self.topicName, compact: true)
@@ -276,6 +283,7 @@ extension ShareGroupDescribeResponse.TopicPartitions {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareGroupDescribeResponse.TopicPartitions.TopicId")
@@ -287,11 +295,13 @@ extension ShareGroupDescribeResponse.TopicPartitions {
 }
 
 extension ShareGroupDescribeResponse.Assignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaArray(self.topicPartitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicPartitions = try buffer.readKafkaArray(compact: true, version: version, context: "ShareGroupDescribeResponse.Assignment.TopicPartitions")

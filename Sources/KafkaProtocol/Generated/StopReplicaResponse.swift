@@ -97,6 +97,7 @@ extension StopReplicaResponse {
 }
 
 extension StopReplicaResponse.StopReplicaPartitionError {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -110,6 +111,7 @@ extension StopReplicaResponse.StopReplicaPartitionError {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -139,6 +139,7 @@ extension SyncGroupRequest {
 }
 
 extension SyncGroupRequest.SyncGroupRequestAssignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -151,6 +152,7 @@ extension SyncGroupRequest.SyncGroupRequestAssignment {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -185,6 +185,7 @@ extension TxnOffsetCommitRequest {
 }
 
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -197,6 +198,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -210,6 +212,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
 }
 
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -226,6 +229,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -119,6 +119,7 @@ extension TxnOffsetCommitResponse {
 }
 
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -131,6 +132,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -144,6 +146,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
 }
 
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -156,6 +159,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -106,6 +106,7 @@ extension UpdateFeaturesRequest {
 }
 
 extension UpdateFeaturesRequest.FeatureUpdateKey {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version >= 1 && self.allowDowngrade {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateFeaturesRequest", field: "FeatureUpdateKey.AllowDowngrade", version: version)
@@ -124,6 +125,7 @@ extension UpdateFeaturesRequest.FeatureUpdateKey {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.feature = try buffer.readKafkaString(compact: true, context: "UpdateFeaturesRequest.FeatureUpdateKey.Feature")

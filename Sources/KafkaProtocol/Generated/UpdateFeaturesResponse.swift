@@ -104,6 +104,7 @@ extension UpdateFeaturesResponse {
 }
 
 extension UpdateFeaturesResponse.UpdatableFeatureResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.feature, compact: true)
         buffer.writeInteger(self.errorCode)
@@ -111,6 +112,7 @@ extension UpdateFeaturesResponse.UpdatableFeatureResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.feature = try buffer.readKafkaString(compact: true, context: "UpdateFeaturesResponse.UpdatableFeatureResult.Feature")

@@ -29,6 +29,7 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
     public var ungroupedPartitionStates: [UpdateMetadataPartitionState]
     /// In newer versions of this RPC, each topic that we would like to update.
     public var topicStates: [UpdateMetadataTopicState]
+    /// The schema's `LiveBrokers` field.
     public var liveBrokers: [UpdateMetadataBroker]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -91,6 +92,7 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure nested in `UpdateMetadataRequest`.
     public struct UpdateMetadataBroker: KafkaStruct {
         /// The broker id.
         public var id: Int32
@@ -162,6 +164,7 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure shared by several fields of `UpdateMetadataRequest`.
     public struct UpdateMetadataPartitionState: KafkaStruct {
         /// In older versions of this RPC, the topic name.
         public var topicName: String
@@ -307,6 +310,7 @@ extension UpdateMetadataRequest {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -322,6 +326,7 @@ extension UpdateMetadataRequest.UpdateMetadataTopicState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -338,6 +343,7 @@ extension UpdateMetadataRequest.UpdateMetadataTopicState {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataBroker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -361,6 +367,7 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -385,6 +392,7 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -401,6 +409,7 @@ extension UpdateMetadataRequest.UpdateMetadataEndpoint {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -418,6 +427,7 @@ extension UpdateMetadataRequest.UpdateMetadataEndpoint {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataPartitionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -441,6 +451,7 @@ extension UpdateMetadataRequest.UpdateMetadataPartitionState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -15,6 +15,7 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...0
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
     /// The current leader epoch of the partition, -1 for unknown leader epoch
     public var currentLeaderEpoch: Int32
@@ -143,6 +144,7 @@ extension UpdateRaftVoterRequest {
 }
 
 extension UpdateRaftVoterRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -150,6 +152,7 @@ extension UpdateRaftVoterRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "UpdateRaftVoterRequest.Listener.Name")
@@ -161,12 +164,14 @@ extension UpdateRaftVoterRequest.Listener {
 }
 
 extension UpdateRaftVoterRequest.KRaftVersionFeature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.minSupportedVersion)
         buffer.writeInteger(self.maxSupportedVersion)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.minSupportedVersion = try buffer.readKafkaInteger(context: "UpdateRaftVoterRequest.KRaftVersionFeature.MinSupportedVersion")

@@ -74,6 +74,7 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
         public var leaderEpoch: Int32
         /// The share-partition start offset, or -1 if the start offset is not being written.
         public var startOffset: Int64
+        /// The schema's `StateBatches` field.
         public var stateBatches: [StateBatch]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -101,6 +102,7 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
         }
     }
 
+    /// A structure nested in `WriteShareGroupStateRequest`.
     public struct StateBatch: KafkaStruct {
         /// The base offset of this state batch.
         public var firstOffset: Int64
@@ -160,12 +162,14 @@ extension WriteShareGroupStateRequest {
 }
 
 extension WriteShareGroupStateRequest.WriteStateData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "WriteShareGroupStateRequest.WriteStateData.TopicId")
@@ -176,6 +180,7 @@ extension WriteShareGroupStateRequest.WriteStateData {
 }
 
 extension WriteShareGroupStateRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.stateEpoch)
@@ -185,6 +190,7 @@ extension WriteShareGroupStateRequest.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "WriteShareGroupStateRequest.PartitionData.Partition")
@@ -198,6 +204,7 @@ extension WriteShareGroupStateRequest.PartitionData {
 }
 
 extension WriteShareGroupStateRequest.StateBatch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -206,6 +213,7 @@ extension WriteShareGroupStateRequest.StateBatch {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "WriteShareGroupStateRequest.StateBatch.FirstOffset")

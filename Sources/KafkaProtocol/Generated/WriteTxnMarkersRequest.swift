@@ -126,6 +126,7 @@ extension WriteTxnMarkersRequest {
 }
 
 extension WriteTxnMarkersRequest.WritableTxnMarker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -141,6 +142,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarker {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -157,6 +159,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarker {
 }
 
 extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -169,6 +172,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

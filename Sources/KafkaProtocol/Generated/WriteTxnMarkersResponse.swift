@@ -139,6 +139,7 @@ extension WriteTxnMarkersResponse {
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -151,6 +152,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -164,6 +166,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -176,6 +179,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -189,6 +193,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty {
@@ -201,6 +206,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

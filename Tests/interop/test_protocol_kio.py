@@ -548,3 +548,28 @@ def test_every_prefix_of_a_kio_encoding_is_a_typed_error(probe, message, version
         answer = probe.call(op="decode", message=message, version=version, hex=encoded[:end].hex())
         assert answer["ok"] is False, f"prefix of {end} bytes decoded"
         assert answer["kind"] in {"truncated", "invalidLength", "invalidCount", "malformedVarint"}, answer
+
+
+def test_mutated_encodings_never_crash_the_decoder(probe):
+    # Flip, drop and insert bytes in valid kio encodings: Rivulet must answer every time,
+    # with a value or a typed error, and never bring the probe down.
+    rng = random.Random(20261121)
+    kinds = set()
+    for message, version in [(p.values[0], p.values[1]) for p in api_cases(REQUIRED_APIS)]:
+        encoded = bytearray(kio_encode(Builder("rich", seed=version).entity(kio_class(message, version))))
+        for _ in range(12):
+            mutated = bytearray(encoded)
+            for _ in range(rng.randint(1, 3)):
+                position = rng.randrange(len(mutated)) if mutated else 0
+                action = rng.randrange(3)
+                if action == 0 and mutated:
+                    mutated[position] = rng.getrandbits(8)
+                elif action == 1 and mutated:
+                    del mutated[position]
+                else:
+                    mutated.insert(position, rng.choice([0x00, 0x7F, 0x80, 0xFF]))
+            answer = probe.call(op="decode", message=message, version=version, hex=bytes(mutated).hex())
+            if not answer["ok"]:
+                assert answer["kind"] != "probe", answer
+                kinds.add(answer["kind"])
+    assert "truncated" in kinds

@@ -31,12 +31,16 @@ struct MessageEmitter {
         if structure.isTopLevel {
             out.line("/// \(topLevelDoc())")
         } else {
-            out.doc(structure.about)
+            // Every public declaration gets a doc comment, even where the schema has no "about".
+            let fallback = structure.shapeKey.hasPrefix("common:")
+                ? "A structure shared by several fields of `\(message.name)`."
+                : "A structure nested in `\(message.name)`."
+            out.doc(nonEmpty(structure.about) ?? fallback)
         }
         out.block("public struct \(structure.name): \(conformance(of: structure))") { out in
             if structure.isTopLevel { declareStatics(in: &out) }
             for field in structure.fields {
-                out.doc(field.about)
+                out.doc(nonEmpty(field.about) ?? "The schema's `\(field.schemaName)` field.")
                 out.line("public var \(field.property): \(propertyType(field))")
             }
             if hasUnknownTaggedFields(structure) {
@@ -104,6 +108,18 @@ struct MessageEmitter {
             for field in structure.fields { out.line("self.\(field.property) = \(field.property)") }
             if hasUnknownTaggedFields(structure) { out.line("self.unknownTaggedFields = unknownTaggedFields") }
         }
+        // `KafkaStruct` asks for a plain `init()`, which defaulted parameters do not provide.
+        out.line()
+        out.line("/// A value with every field at its schema default.")
+        let first = structure.fields.first.map { "\($0.property): \(defaultExpression($0))" } ?? "unknownTaggedFields: []"
+        out.block("public init()") { out in
+            out.line("self.init(\(first))")
+        }
+    }
+
+    private func nonEmpty(_ text: String?) -> String? {
+        guard let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        return text
     }
 
     // MARK: Types and defaults
@@ -214,6 +230,8 @@ struct MessageEmitter {
         let domain = structure.domain
         if structure.isTopLevel {
             out.line("/// Appends the encoding of `self` at `version`.")
+        } else {
+            out.line("/// Appends the encoding of `self` at `version` of the enclosing message.")
         }
         out.block("public func encode(into buffer: inout ByteBuffer, version: Int16) throws") { out in
             if structure.isTopLevel { versionGuard(in: &out) }
@@ -285,6 +303,8 @@ struct MessageEmitter {
         let domain = structure.domain
         if structure.isTopLevel {
             out.line("/// Reads a value encoded at `version`, advancing the reader index past it.")
+        } else {
+            out.line("/// Reads a value encoded at `version` of the enclosing message.")
         }
         out.block("public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self") { out in
             if structure.isTopLevel { versionGuard(in: &out) }

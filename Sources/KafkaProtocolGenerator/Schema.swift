@@ -86,6 +86,10 @@ struct SchemaError: Error, CustomStringConvertible {
 enum SchemaLoader {
     /// Reads every `*.json` file in `directory`, sorted by file name so that output never depends on directory order.
     static func loadAll(from directory: URL) throws -> [(file: String, schema: MessageSchema)] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw SchemaError("schema directory \(directory.path) does not exist")
+        }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".json") }
             .sorted()

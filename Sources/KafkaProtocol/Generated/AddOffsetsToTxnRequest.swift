@@ -35,6 +35,11 @@ public struct AddOffsetsToTxnRequest: KafkaRequestMessage {
         self.groupId = groupId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: "")
+    }
 }
 
 extension AddOffsetsToTxnRequest {

@@ -26,6 +26,11 @@ public struct AddOffsetsToTxnResponse: KafkaResponseMessage {
         self.errorCode = errorCode
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension AddOffsetsToTxnResponse {

@@ -40,6 +40,11 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactions: [])
+    }
+
     /// List of transactions to add partitions to.
     public struct AddPartitionsToTxnTransaction: KafkaStruct {
         /// The transactional id corresponding to the transaction.
@@ -71,8 +76,14 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(transactionalId: "")
+        }
     }
 
+    /// A structure shared by several fields of `AddPartitionsToTxnRequest`.
     public struct AddPartitionsToTxnTopic: KafkaStruct {
         /// The name of the topic.
         public var name: String
@@ -90,6 +101,11 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -169,6 +185,7 @@ extension AddPartitionsToTxnRequest {
 }
 
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.transactionalId, compact: true)
         buffer.writeInteger(self.producerId)
@@ -178,6 +195,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.transactionalId = try buffer.readKafkaString(compact: true, context: "AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.TransactionalId")
@@ -191,6 +209,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
 }
 
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -203,6 +222,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -35,6 +35,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Results categorized by transactional ID.
     public struct AddPartitionsToTxnResult: KafkaStruct {
         /// The transactional id corresponding to the transaction.
@@ -54,8 +59,14 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.topicResults = topicResults
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(transactionalId: "")
+        }
     }
 
+    /// A structure shared by several fields of `AddPartitionsToTxnResponse`.
     public struct AddPartitionsToTxnTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String
@@ -74,8 +85,14 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.resultsByPartition = resultsByPartition
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
+    /// A structure shared by several fields of `AddPartitionsToTxnResponse`.
     public struct AddPartitionsToTxnPartitionResult: KafkaStruct {
         /// The partition indexes.
         public var partitionIndex: Int32
@@ -93,6 +110,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.partitionErrorCode = partitionErrorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -153,12 +175,14 @@ extension AddPartitionsToTxnResponse {
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.transactionalId, compact: true)
         try buffer.writeKafkaArray(self.topicResults, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.transactionalId = try buffer.readKafkaString(compact: true, context: "AddPartitionsToTxnResponse.AddPartitionsToTxnResult.TransactionalId")
@@ -169,6 +193,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -181,6 +206,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -194,6 +220,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -206,6 +233,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

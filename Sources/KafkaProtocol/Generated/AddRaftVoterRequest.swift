@@ -15,7 +15,9 @@ public struct AddRaftVoterRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...0
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
+    /// The schema's `TimeoutMs` field.
     public var timeoutMs: Int32
     /// The replica id of the voter getting added to the topic partition
     public var voterId: Int32
@@ -43,6 +45,11 @@ public struct AddRaftVoterRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: "")
+    }
+
     /// The endpoints that can be used to communicate with the voter
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
@@ -65,6 +72,11 @@ public struct AddRaftVoterRequest: KafkaRequestMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -100,6 +112,7 @@ extension AddRaftVoterRequest {
 }
 
 extension AddRaftVoterRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -107,6 +120,7 @@ extension AddRaftVoterRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AddRaftVoterRequest.Listener.Name")

@@ -27,6 +27,11 @@ public struct AllocateProducerIdsRequest: KafkaRequestMessage {
         self.brokerEpoch = brokerEpoch
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
 }
 
 extension AllocateProducerIdsRequest {

@@ -34,6 +34,11 @@ public struct AllocateProducerIdsResponse: KafkaResponseMessage {
         self.producerIdLen = producerIdLen
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension AllocateProducerIdsResponse {

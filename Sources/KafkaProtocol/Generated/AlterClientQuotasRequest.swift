@@ -28,6 +28,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(entries: [])
+    }
+
     /// The quota configuration entries to alter.
     public struct EntryData: KafkaStruct {
         /// The quota entity to alter.
@@ -46,6 +51,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
             self.entity = entity
             self.ops = ops
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entity: [])
         }
     }
 
@@ -67,6 +77,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
             self.entityType = entityType
             self.entityName = entityName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
         }
     }
 
@@ -92,6 +107,11 @@ public struct AlterClientQuotasRequest: KafkaRequestMessage {
             self.value = value
             self.remove = remove
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(key: "")
         }
     }
 }
@@ -130,6 +150,7 @@ extension AlterClientQuotasRequest {
 }
 
 extension AlterClientQuotasRequest.EntryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -142,6 +163,7 @@ extension AlterClientQuotasRequest.EntryData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -155,6 +177,7 @@ extension AlterClientQuotasRequest.EntryData {
 }
 
 extension AlterClientQuotasRequest.EntityData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -167,6 +190,7 @@ extension AlterClientQuotasRequest.EntityData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -180,6 +204,7 @@ extension AlterClientQuotasRequest.EntityData {
 }
 
 extension AlterClientQuotasRequest.OpData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -193,6 +218,7 @@ extension AlterClientQuotasRequest.OpData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

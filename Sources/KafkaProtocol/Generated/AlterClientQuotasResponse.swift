@@ -27,6 +27,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The quota configuration entries to alter.
     public struct EntryData: KafkaStruct {
         /// The error code, or `0` if the quota alteration succeeded.
@@ -50,6 +55,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
             self.entity = entity
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The quota entity to alter.
@@ -70,6 +80,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
             self.entityType = entityType
             self.entityName = entityName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
         }
     }
 }
@@ -108,6 +123,7 @@ extension AlterClientQuotasResponse {
 }
 
 extension AlterClientQuotasResponse.EntryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -121,6 +137,7 @@ extension AlterClientQuotasResponse.EntryData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -135,6 +152,7 @@ extension AlterClientQuotasResponse.EntryData {
 }
 
 extension AlterClientQuotasResponse.EntityData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -147,6 +165,7 @@ extension AlterClientQuotasResponse.EntityData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

@@ -28,6 +28,11 @@ public struct AlterConfigsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resources: [])
+    }
+
     /// The updates for each resource.
     public struct AlterConfigsResource: KafkaStruct {
         /// The resource type.
@@ -51,6 +56,11 @@ public struct AlterConfigsRequest: KafkaRequestMessage {
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
+        }
     }
 
     /// The configurations.
@@ -71,6 +81,11 @@ public struct AlterConfigsRequest: KafkaRequestMessage {
             self.name = name
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -109,6 +124,7 @@ extension AlterConfigsRequest {
 }
 
 extension AlterConfigsRequest.AlterConfigsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -122,6 +138,7 @@ extension AlterConfigsRequest.AlterConfigsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -136,6 +153,7 @@ extension AlterConfigsRequest.AlterConfigsResource {
 }
 
 extension AlterConfigsRequest.AlterableConfig {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -148,6 +166,7 @@ extension AlterConfigsRequest.AlterableConfig {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

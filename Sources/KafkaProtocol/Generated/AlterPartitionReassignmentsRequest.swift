@@ -28,6 +28,11 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(timeoutMs: 60000)
+    }
+
     /// The topics to reassign.
     public struct ReassignableTopic: KafkaStruct {
         /// The topic name.
@@ -46,6 +51,11 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -67,6 +77,11 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequestMessage {
             self.partitionIndex = partitionIndex
             self.replicas = replicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -96,12 +111,14 @@ extension AlterPartitionReassignmentsRequest {
 }
 
 extension AlterPartitionReassignmentsRequest.ReassignableTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterPartitionReassignmentsRequest.ReassignableTopic.Name")
@@ -112,12 +129,14 @@ extension AlterPartitionReassignmentsRequest.ReassignableTopic {
 }
 
 extension AlterPartitionReassignmentsRequest.ReassignablePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         try buffer.writeKafkaNullableArray(self.replicas, compact: true, nullable: true, version: version, context: "AlterPartitionReassignmentsRequest.ReassignablePartition.Replicas")
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionReassignmentsRequest.ReassignablePartition.PartitionIndex")

@@ -35,6 +35,11 @@ public struct AlterPartitionReassignmentsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses to topics to reassign.
     public struct ReassignableTopicResponse: KafkaStruct {
         /// The topic name
@@ -53,6 +58,11 @@ public struct AlterPartitionReassignmentsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -78,6 +88,11 @@ public struct AlterPartitionReassignmentsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -111,12 +126,14 @@ extension AlterPartitionReassignmentsResponse {
 }
 
 extension AlterPartitionReassignmentsResponse.ReassignableTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterPartitionReassignmentsResponse.ReassignableTopicResponse.Name")
@@ -127,6 +144,7 @@ extension AlterPartitionReassignmentsResponse.ReassignableTopicResponse {
 }
 
 extension AlterPartitionReassignmentsResponse.ReassignablePartitionResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -134,6 +152,7 @@ extension AlterPartitionReassignmentsResponse.ReassignablePartitionResponse {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionReassignmentsResponse.ReassignablePartitionResponse.PartitionIndex")

@@ -19,6 +19,7 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
     public var brokerId: Int32
     /// The epoch of the requesting broker
     public var brokerEpoch: Int64
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -36,11 +37,18 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
+
+    /// A structure nested in `AlterPartitionRequest`.
     public struct TopicData: KafkaStruct {
         /// The name of the topic to alter ISRs for
         public var topicName: String
         /// The ID of the topic to alter ISRs for
         public var topicId: UUID
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -57,8 +65,14 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `AlterPartitionRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32
@@ -66,6 +80,7 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
         public var leaderEpoch: Int32
         /// The ISR for this partition. Deprecated since version 3.
         public var newIsr: [Int32]
+        /// The schema's `NewIsrWithEpochs` field.
         public var newIsrWithEpochs: [BrokerState]
         /// 1 if the partition is recovering from an unclean leader election; 0 otherwise.
         public var leaderRecoveryState: Int8
@@ -92,8 +107,14 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
             self.partitionEpoch = partitionEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
+    /// A structure nested in `AlterPartitionRequest`.
     public struct BrokerState: KafkaStruct {
         /// The ID of the broker.
         public var brokerId: Int32
@@ -111,6 +132,11 @@ public struct AlterPartitionRequest: KafkaRequestMessage {
             self.brokerId = brokerId
             self.brokerEpoch = brokerEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerId: 0)
         }
     }
 }
@@ -142,6 +168,7 @@ extension AlterPartitionRequest {
 }
 
 extension AlterPartitionRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version <= 1 {
             try buffer.writeKafkaString(self.topicName, compact: true)
@@ -153,6 +180,7 @@ extension AlterPartitionRequest.TopicData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         if version <= 1 {
@@ -168,6 +196,7 @@ extension AlterPartitionRequest.TopicData {
 }
 
 extension AlterPartitionRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version >= 3 && !self.newIsr.isEmpty && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "AlterPartitionRequest", field: "PartitionData.NewIsr", version: version)
@@ -193,6 +222,7 @@ extension AlterPartitionRequest.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionRequest.PartitionData.PartitionIndex")
@@ -213,12 +243,14 @@ extension AlterPartitionRequest.PartitionData {
 }
 
 extension AlterPartitionRequest.BrokerState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.brokerId)
         buffer.writeInteger(self.brokerEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.brokerId = try buffer.readKafkaInteger(context: "AlterPartitionRequest.BrokerState.BrokerId")

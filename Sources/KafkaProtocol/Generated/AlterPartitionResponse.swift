@@ -18,6 +18,7 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
     public var throttleTimeMs: Int32
     /// The top level response error code
     public var errorCode: Int16
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -35,11 +36,18 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
+    /// A structure nested in `AlterPartitionResponse`.
     public struct TopicData: KafkaStruct {
         /// The name of the topic
         public var topicName: String
         /// The ID of the topic
         public var topicId: UUID
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -56,8 +64,14 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `AlterPartitionResponse`.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32
@@ -96,6 +110,11 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
             self.partitionEpoch = partitionEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 }
 
@@ -126,6 +145,7 @@ extension AlterPartitionResponse {
 }
 
 extension AlterPartitionResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version <= 1 {
             try buffer.writeKafkaString(self.topicName, compact: true)
@@ -137,6 +157,7 @@ extension AlterPartitionResponse.TopicData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         if version <= 1 {
@@ -152,6 +173,7 @@ extension AlterPartitionResponse.TopicData {
 }
 
 extension AlterPartitionResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -165,6 +187,7 @@ extension AlterPartitionResponse.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AlterPartitionResponse.PartitionData.PartitionIndex")

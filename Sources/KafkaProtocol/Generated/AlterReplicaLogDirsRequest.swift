@@ -24,6 +24,11 @@ public struct AlterReplicaLogDirsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(dirs: [])
+    }
+
     /// The alterations to make for each directory.
     public struct AlterReplicaLogDir: KafkaStruct {
         /// The absolute directory path.
@@ -42,6 +47,11 @@ public struct AlterReplicaLogDirsRequest: KafkaRequestMessage {
             self.path = path
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(path: "")
         }
     }
 
@@ -63,6 +73,11 @@ public struct AlterReplicaLogDirsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -99,6 +114,7 @@ extension AlterReplicaLogDirsRequest {
 }
 
 extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -111,6 +127,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -124,6 +141,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
 }
 
 extension AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -136,6 +154,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -27,6 +27,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each topic.
     public struct AlterReplicaLogDirTopicResult: KafkaStruct {
         /// The name of the topic.
@@ -45,6 +50,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -66,6 +76,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -104,6 +119,7 @@ extension AlterReplicaLogDirsResponse {
 }
 
 extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -116,6 +132,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -129,6 +146,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
 }
 
 extension AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -141,6 +159,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

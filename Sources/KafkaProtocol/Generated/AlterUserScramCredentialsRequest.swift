@@ -28,6 +28,11 @@ public struct AlterUserScramCredentialsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(deletions: [])
+    }
+
     /// The SCRAM credentials to remove.
     public struct ScramCredentialDeletion: KafkaStruct {
         /// The user name.
@@ -46,6 +51,11 @@ public struct AlterUserScramCredentialsRequest: KafkaRequestMessage {
             self.name = name
             self.mechanism = mechanism
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -80,6 +90,11 @@ public struct AlterUserScramCredentialsRequest: KafkaRequestMessage {
             self.saltedPassword = saltedPassword
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 }
 
@@ -108,12 +123,14 @@ extension AlterUserScramCredentialsRequest {
 }
 
 extension AlterUserScramCredentialsRequest.ScramCredentialDeletion {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.mechanism)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterUserScramCredentialsRequest.ScramCredentialDeletion.Name")
@@ -124,6 +141,7 @@ extension AlterUserScramCredentialsRequest.ScramCredentialDeletion {
 }
 
 extension AlterUserScramCredentialsRequest.ScramCredentialUpsertion {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.mechanism)
@@ -133,6 +151,7 @@ extension AlterUserScramCredentialsRequest.ScramCredentialUpsertion {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "AlterUserScramCredentialsRequest.ScramCredentialUpsertion.Name")

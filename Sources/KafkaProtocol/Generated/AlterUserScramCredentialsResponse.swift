@@ -27,6 +27,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for deletions and alterations, one per affected user.
     public struct AlterUserScramCredentialsResult: KafkaStruct {
         /// The user name.
@@ -49,6 +54,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(user: "")
         }
     }
 }
@@ -78,6 +88,7 @@ extension AlterUserScramCredentialsResponse {
 }
 
 extension AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.user, compact: true)
         buffer.writeInteger(self.errorCode)
@@ -85,6 +96,7 @@ extension AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.user = try buffer.readKafkaString(compact: true, context: "AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult.User")

@@ -27,6 +27,11 @@ public struct ApiVersionsRequest: KafkaRequestMessage {
         self.clientSoftwareVersion = clientSoftwareVersion
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clientSoftwareName: "")
+    }
 }
 
 extension ApiVersionsRequest {

@@ -47,6 +47,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The APIs supported by the broker.
     public struct ApiVersion: KafkaStruct {
         /// The API index.
@@ -69,6 +74,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             self.minVersion = minVersion
             self.maxVersion = maxVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(apiKey: 0)
         }
     }
 
@@ -95,6 +105,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             self.maxVersion = maxVersion
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0.
@@ -119,6 +134,11 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             self.maxVersionLevel = maxVersionLevel
             self.minVersionLevel = minVersionLevel
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -203,6 +223,7 @@ extension ApiVersionsResponse {
 }
 
 extension ApiVersionsResponse.ApiVersion {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -216,6 +237,7 @@ extension ApiVersionsResponse.ApiVersion {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -230,6 +252,7 @@ extension ApiVersionsResponse.ApiVersion {
 }
 
 extension ApiVersionsResponse.SupportedFeatureKey {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.minVersion)
@@ -237,6 +260,7 @@ extension ApiVersionsResponse.SupportedFeatureKey {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ApiVersionsResponse.SupportedFeatureKey.Name")
@@ -248,6 +272,7 @@ extension ApiVersionsResponse.SupportedFeatureKey {
 }
 
 extension ApiVersionsResponse.FinalizedFeatureKey {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.maxVersionLevel)
@@ -255,6 +280,7 @@ extension ApiVersionsResponse.FinalizedFeatureKey {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ApiVersionsResponse.FinalizedFeatureKey.Name")

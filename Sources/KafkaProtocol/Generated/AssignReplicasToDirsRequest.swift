@@ -19,6 +19,7 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
     public var brokerId: Int32
     /// The epoch of the requesting broker
     public var brokerEpoch: Int64
+    /// The schema's `Directories` field.
     public var directories: [DirectoryData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -36,9 +37,16 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
+
+    /// A structure nested in `AssignReplicasToDirsRequest`.
     public struct DirectoryData: KafkaStruct {
         /// The ID of the directory
         public var id: UUID
+        /// The schema's `Topics` field.
         public var topics: [TopicData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -53,11 +61,18 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(id: UUID.kafkaZero)
+        }
     }
 
+    /// A structure nested in `AssignReplicasToDirsRequest`.
     public struct TopicData: KafkaStruct {
         /// The ID of the assigned topic
         public var topicId: UUID
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -72,8 +87,14 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
+    /// A structure nested in `AssignReplicasToDirsRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32
@@ -87,6 +108,11 @@ public struct AssignReplicasToDirsRequest: KafkaRequestMessage {
         ) {
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -118,12 +144,14 @@ extension AssignReplicasToDirsRequest {
 }
 
 extension AssignReplicasToDirsRequest.DirectoryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.id)
         try buffer.writeKafkaArray(self.topics, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.id = try buffer.readKafkaUUID(context: "AssignReplicasToDirsRequest.DirectoryData.Id")
@@ -134,12 +162,14 @@ extension AssignReplicasToDirsRequest.DirectoryData {
 }
 
 extension AssignReplicasToDirsRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "AssignReplicasToDirsRequest.TopicData.TopicId")
@@ -150,11 +180,13 @@ extension AssignReplicasToDirsRequest.TopicData {
 }
 
 extension AssignReplicasToDirsRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AssignReplicasToDirsRequest.PartitionData.PartitionIndex")

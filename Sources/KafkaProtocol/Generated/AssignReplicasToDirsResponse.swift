@@ -18,6 +18,7 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
     public var throttleTimeMs: Int32
     /// The top level response error code
     public var errorCode: Int16
+    /// The schema's `Directories` field.
     public var directories: [DirectoryData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -35,9 +36,16 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
+    /// A structure nested in `AssignReplicasToDirsResponse`.
     public struct DirectoryData: KafkaStruct {
         /// The ID of the directory
         public var id: UUID
+        /// The schema's `Topics` field.
         public var topics: [TopicData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -52,11 +60,18 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(id: UUID.kafkaZero)
+        }
     }
 
+    /// A structure nested in `AssignReplicasToDirsResponse`.
     public struct TopicData: KafkaStruct {
         /// The ID of the assigned topic
         public var topicId: UUID
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -71,8 +86,14 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
+    /// A structure nested in `AssignReplicasToDirsResponse`.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32
@@ -90,6 +111,11 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -121,12 +147,14 @@ extension AssignReplicasToDirsResponse {
 }
 
 extension AssignReplicasToDirsResponse.DirectoryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.id)
         try buffer.writeKafkaArray(self.topics, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.id = try buffer.readKafkaUUID(context: "AssignReplicasToDirsResponse.DirectoryData.Id")
@@ -137,12 +165,14 @@ extension AssignReplicasToDirsResponse.DirectoryData {
 }
 
 extension AssignReplicasToDirsResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "AssignReplicasToDirsResponse.TopicData.TopicId")
@@ -153,12 +183,14 @@ extension AssignReplicasToDirsResponse.TopicData {
 }
 
 extension AssignReplicasToDirsResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "AssignReplicasToDirsResponse.PartitionData.PartitionIndex")

@@ -15,9 +15,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...1
     public static let firstFlexibleVersion: Int16? = 1
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
     /// The replica id of the voter receiving the request
     public var voterId: Int32
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Endpoints for the leader
     public var leaderEndpoints: [LeaderEndpoint]
@@ -39,9 +41,16 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
+    /// A structure nested in `BeginQuorumEpochRequest`.
     public struct TopicData: KafkaStruct {
         /// The topic name
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -56,8 +65,14 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `BeginQuorumEpochRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32
@@ -84,6 +99,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Endpoints for the leader
@@ -108,6 +128,11 @@ public struct BeginQuorumEpochRequest: KafkaRequestMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -158,6 +183,7 @@ extension BeginQuorumEpochRequest {
 }
 
 extension BeginQuorumEpochRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -170,6 +196,7 @@ extension BeginQuorumEpochRequest.TopicData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -183,6 +210,7 @@ extension BeginQuorumEpochRequest.TopicData {
 }
 
 extension BeginQuorumEpochRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -199,6 +227,7 @@ extension BeginQuorumEpochRequest.PartitionData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -216,6 +245,7 @@ extension BeginQuorumEpochRequest.PartitionData {
 }
 
 extension BeginQuorumEpochRequest.LeaderEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -223,6 +253,7 @@ extension BeginQuorumEpochRequest.LeaderEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "BeginQuorumEpochRequest.LeaderEndpoint.Name")

@@ -11,6 +11,7 @@ public struct BeginQuorumEpochResponse: KafkaResponseMessage {
 
     /// The top level error code.
     public var errorCode: Int16
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Endpoints for all leaders enumerated in PartitionData
     public var nodeEndpoints: [NodeEndpoint]
@@ -30,9 +31,16 @@ public struct BeginQuorumEpochResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
+    /// A structure nested in `BeginQuorumEpochResponse`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -47,11 +55,18 @@ public struct BeginQuorumEpochResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `BeginQuorumEpochResponse`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
+        /// The schema's `ErrorCode` field.
         public var errorCode: Int16
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -73,6 +88,11 @@ public struct BeginQuorumEpochResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 
@@ -98,6 +118,11 @@ public struct BeginQuorumEpochResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -158,6 +183,7 @@ extension BeginQuorumEpochResponse {
 }
 
 extension BeginQuorumEpochResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -170,6 +196,7 @@ extension BeginQuorumEpochResponse.TopicData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -183,6 +210,7 @@ extension BeginQuorumEpochResponse.TopicData {
 }
 
 extension BeginQuorumEpochResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -197,6 +225,7 @@ extension BeginQuorumEpochResponse.PartitionData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -212,6 +241,7 @@ extension BeginQuorumEpochResponse.PartitionData {
 }
 
 extension BeginQuorumEpochResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -219,6 +249,7 @@ extension BeginQuorumEpochResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "BeginQuorumEpochResponse.NodeEndpoint.NodeId")

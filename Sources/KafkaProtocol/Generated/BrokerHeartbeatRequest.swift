@@ -48,6 +48,11 @@ public struct BrokerHeartbeatRequest: KafkaRequestMessage {
         self.offlineLogDirs = offlineLogDirs
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
 }
 
 extension BrokerHeartbeatRequest {

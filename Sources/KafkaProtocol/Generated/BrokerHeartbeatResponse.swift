@@ -38,6 +38,11 @@ public struct BrokerHeartbeatResponse: KafkaResponseMessage {
         self.shouldShutDown = shouldShutDown
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension BrokerHeartbeatResponse {

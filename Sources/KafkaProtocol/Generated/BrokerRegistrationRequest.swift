@@ -61,6 +61,11 @@ public struct BrokerRegistrationRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
+
     /// The listeners of this broker
     public struct Listener: KafkaStruct {
         /// The name of the endpoint.
@@ -88,6 +93,11 @@ public struct BrokerRegistrationRequest: KafkaRequestMessage {
             self.securityProtocol = securityProtocol
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The features on this broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted.
@@ -112,6 +122,11 @@ public struct BrokerRegistrationRequest: KafkaRequestMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -170,6 +185,7 @@ extension BrokerRegistrationRequest {
 }
 
 extension BrokerRegistrationRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -178,6 +194,7 @@ extension BrokerRegistrationRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "BrokerRegistrationRequest.Listener.Name")
@@ -190,6 +207,7 @@ extension BrokerRegistrationRequest.Listener {
 }
 
 extension BrokerRegistrationRequest.Feature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.minSupportedVersion)
@@ -197,6 +215,7 @@ extension BrokerRegistrationRequest.Feature {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "BrokerRegistrationRequest.Feature.Name")

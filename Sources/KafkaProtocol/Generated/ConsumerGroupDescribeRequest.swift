@@ -27,6 +27,11 @@ public struct ConsumerGroupDescribeRequest: KafkaRequestMessage {
         self.includeAuthorizedOperations = includeAuthorizedOperations
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupIds: [])
+    }
 }
 
 extension ConsumerGroupDescribeRequest {

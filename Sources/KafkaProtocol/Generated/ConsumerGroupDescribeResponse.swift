@@ -32,6 +32,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each described group.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
@@ -78,6 +83,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             self.members = members
             self.authorizedOperations = authorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -132,8 +142,14 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             self.targetAssignment = targetAssignment
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
+        }
     }
 
+    /// A structure shared by several fields of `ConsumerGroupDescribeResponse`.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: UUID
@@ -156,8 +172,14 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
+    /// A structure shared by several fields of `ConsumerGroupDescribeResponse`.
     public struct Assignment: KafkaStruct {
         /// The assigned topic-partitions to the member.
         public var topicPartitions: [TopicPartitions]
@@ -171,6 +193,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
         ) {
             self.topicPartitions = topicPartitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicPartitions: [])
         }
     }
 }
@@ -200,6 +227,7 @@ extension ConsumerGroupDescribeResponse {
 }
 
 extension ConsumerGroupDescribeResponse.DescribedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaNullableString(self.errorMessage, compact: true, nullable: true, context: "ConsumerGroupDescribeResponse.DescribedGroup.ErrorMessage")
@@ -213,6 +241,7 @@ extension ConsumerGroupDescribeResponse.DescribedGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "ConsumerGroupDescribeResponse.DescribedGroup.ErrorCode")
@@ -230,6 +259,7 @@ extension ConsumerGroupDescribeResponse.DescribedGroup {
 }
 
 extension ConsumerGroupDescribeResponse.Member {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.memberId, compact: true)
         try buffer.writeKafkaNullableString(self.instanceId, compact: true, nullable: true, context: "ConsumerGroupDescribeResponse.Member.InstanceId")
@@ -244,6 +274,7 @@ extension ConsumerGroupDescribeResponse.Member {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.memberId = try buffer.readKafkaString(compact: true, context: "ConsumerGroupDescribeResponse.Member.MemberId")
@@ -262,6 +293,7 @@ extension ConsumerGroupDescribeResponse.Member {
 }
 
 extension ConsumerGroupDescribeResponse.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaString(self.topicName, compact: true)
@@ -269,6 +301,7 @@ extension ConsumerGroupDescribeResponse.TopicPartitions {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ConsumerGroupDescribeResponse.TopicPartitions.TopicId")
@@ -280,11 +313,13 @@ extension ConsumerGroupDescribeResponse.TopicPartitions {
 }
 
 extension ConsumerGroupDescribeResponse.Assignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaArray(self.topicPartitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicPartitions = try buffer.readKafkaArray(compact: true, version: version, context: "ConsumerGroupDescribeResponse.Assignment.TopicPartitions")

@@ -65,6 +65,11 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// null if it didn't change since the last heartbeat; the partitions owned by the member.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
@@ -83,6 +88,11 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }
@@ -135,12 +145,14 @@ extension ConsumerGroupHeartbeatRequest {
 }
 
 extension ConsumerGroupHeartbeatRequest.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ConsumerGroupHeartbeatRequest.TopicPartitions.TopicId")

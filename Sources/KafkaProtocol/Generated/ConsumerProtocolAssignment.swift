@@ -8,7 +8,9 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
     public static let validVersions: ClosedRange<Int16> = 0...3
     public static let firstFlexibleVersion: Int16? = nil
 
+    /// The schema's `AssignedPartitions` field.
     public var assignedPartitions: [TopicPartition]
+    /// The schema's `UserData` field.
     public var userData: ByteBuffer?
 
     /// Every parameter defaults to the schema's default for the field.
@@ -20,8 +22,16 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
         self.userData = userData
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(assignedPartitions: [])
+    }
+
+    /// A structure nested in `ConsumerProtocolAssignment`.
     public struct TopicPartition: KafkaStruct {
+        /// The schema's `Topic` field.
         public var topic: String
+        /// The schema's `Partitions` field.
         public var partitions: [Int32]
 
         /// Every parameter defaults to the schema's default for the field.
@@ -31,6 +41,11 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
         ) {
             self.topic = topic
             self.partitions = partitions
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }
@@ -58,11 +73,13 @@ extension ConsumerProtocolAssignment {
 }
 
 extension ConsumerProtocolAssignment.TopicPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topic, compact: false)
         try buffer.writeKafkaArray(self.partitions, compact: false, version: version)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topic = try buffer.readKafkaString(compact: false, context: "ConsumerProtocolAssignment.TopicPartition.Topic")

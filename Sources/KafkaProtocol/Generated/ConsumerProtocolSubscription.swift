@@ -8,10 +8,15 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
     public static let validVersions: ClosedRange<Int16> = 0...3
     public static let firstFlexibleVersion: Int16? = nil
 
+    /// The schema's `Topics` field.
     public var topics: [String]
+    /// The schema's `UserData` field.
     public var userData: ByteBuffer?
+    /// The schema's `OwnedPartitions` field.
     public var ownedPartitions: [TopicPartition]
+    /// The schema's `GenerationId` field.
     public var generationId: Int32
+    /// The schema's `RackId` field.
     public var rackId: String?
 
     /// Every parameter defaults to the schema's default for the field.
@@ -29,8 +34,16 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
         self.rackId = rackId
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
+    /// A structure nested in `ConsumerProtocolSubscription`.
     public struct TopicPartition: KafkaStruct {
+        /// The schema's `Topic` field.
         public var topic: String
+        /// The schema's `Partitions` field.
         public var partitions: [Int32]
 
         /// Every parameter defaults to the schema's default for the field.
@@ -40,6 +53,11 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
         ) {
             self.topic = topic
             self.partitions = partitions
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }
@@ -85,11 +103,13 @@ extension ConsumerProtocolSubscription {
 }
 
 extension ConsumerProtocolSubscription.TopicPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topic, compact: false)
         try buffer.writeKafkaArray(self.partitions, compact: false, version: version)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topic = try buffer.readKafkaString(compact: false, context: "ConsumerProtocolSubscription.TopicPartition.Topic")

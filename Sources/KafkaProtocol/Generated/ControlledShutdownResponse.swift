@@ -27,6 +27,11 @@ public struct ControlledShutdownResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The partitions that the broker still leads.
     public struct RemainingPartition: KafkaStruct {
         /// The name of the topic.
@@ -45,6 +50,11 @@ public struct ControlledShutdownResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -83,6 +93,7 @@ extension ControlledShutdownResponse {
 }
 
 extension ControlledShutdownResponse.RemainingPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -95,6 +106,7 @@ extension ControlledShutdownResponse.RemainingPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -45,6 +45,11 @@ public struct ControllerRegistrationRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// The listeners of this controller
     public struct Listener: KafkaStruct {
         /// The name of the endpoint.
@@ -72,6 +77,11 @@ public struct ControllerRegistrationRequest: KafkaRequestMessage {
             self.securityProtocol = securityProtocol
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The features on this controller
@@ -96,6 +106,11 @@ public struct ControllerRegistrationRequest: KafkaRequestMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -131,6 +146,7 @@ extension ControllerRegistrationRequest {
 }
 
 extension ControllerRegistrationRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -139,6 +155,7 @@ extension ControllerRegistrationRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ControllerRegistrationRequest.Listener.Name")
@@ -151,6 +168,7 @@ extension ControllerRegistrationRequest.Listener {
 }
 
 extension ControllerRegistrationRequest.Feature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeInteger(self.minSupportedVersion)
@@ -158,6 +176,7 @@ extension ControllerRegistrationRequest.Feature {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ControllerRegistrationRequest.Feature.Name")

@@ -24,6 +24,11 @@ public struct CreateAclsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(creations: [])
+    }
+
     /// The ACLs that we want to create.
     public struct AclCreation: KafkaStruct {
         /// The type of the resource.
@@ -63,6 +68,11 @@ public struct CreateAclsRequest: KafkaRequestMessage {
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
+        }
     }
 }
 
@@ -98,6 +108,7 @@ extension CreateAclsRequest {
 }
 
 extension CreateAclsRequest.AclCreation {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.resourcePatternType != 3 && KafkaEncoding.isStrict {
@@ -120,6 +131,7 @@ extension CreateAclsRequest.AclCreation {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

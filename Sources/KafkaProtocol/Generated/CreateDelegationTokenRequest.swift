@@ -36,6 +36,11 @@ public struct CreateDelegationTokenRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(ownerPrincipalType: "")
+    }
+
     /// A list of those who are allowed to renew this token before it expires.
     public struct CreatableRenewers: KafkaStruct {
         /// The type of the Kafka principal.
@@ -54,6 +59,11 @@ public struct CreateDelegationTokenRequest: KafkaRequestMessage {
             self.principalType = principalType
             self.principalName = principalName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
         }
     }
 }
@@ -110,6 +120,7 @@ extension CreateDelegationTokenRequest {
 }
 
 extension CreateDelegationTokenRequest.CreatableRenewers {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -122,6 +133,7 @@ extension CreateDelegationTokenRequest.CreatableRenewers {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

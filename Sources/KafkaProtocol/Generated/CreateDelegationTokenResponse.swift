@@ -62,6 +62,11 @@ public struct CreateDelegationTokenResponse: KafkaResponseMessage {
         self.throttleTimeMs = throttleTimeMs
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
 }
 
 extension CreateDelegationTokenResponse {

@@ -32,6 +32,11 @@ public struct CreatePartitionsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// Each topic that we want to create new partitions inside.
     public struct CreatePartitionsTopic: KafkaStruct {
         /// The topic name.
@@ -55,6 +60,11 @@ public struct CreatePartitionsRequest: KafkaRequestMessage {
             self.assignments = assignments
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The new partition assignments.
@@ -71,6 +81,11 @@ public struct CreatePartitionsRequest: KafkaRequestMessage {
         ) {
             self.brokerIds = brokerIds
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerIds: [])
         }
     }
 }
@@ -111,6 +126,7 @@ extension CreatePartitionsRequest {
 }
 
 extension CreatePartitionsRequest.CreatePartitionsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -124,6 +140,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -138,6 +155,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
 }
 
 extension CreatePartitionsRequest.CreatePartitionsAssignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -149,6 +167,7 @@ extension CreatePartitionsRequest.CreatePartitionsAssignment {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -27,6 +27,11 @@ public struct CreatePartitionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The partition creation results for each topic.
     public struct CreatePartitionsTopicResult: KafkaStruct {
         /// The topic name.
@@ -49,6 +54,11 @@ public struct CreatePartitionsResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -87,6 +97,7 @@ extension CreatePartitionsResponse {
 }
 
 extension CreatePartitionsResponse.CreatePartitionsTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -100,6 +111,7 @@ extension CreatePartitionsResponse.CreatePartitionsTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -32,6 +32,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The topics to create.
     public struct CreatableTopic: KafkaStruct {
         /// The topic name.
@@ -63,6 +68,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The manual partition assignment, or the empty array if we are using automatic assignment.
@@ -84,6 +94,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
             self.brokerIds = brokerIds
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// The custom topic configurations to set.
@@ -104,6 +119,11 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
             self.name = name
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -151,6 +171,7 @@ extension CreateTopicsRequest {
 }
 
 extension CreateTopicsRequest.CreatableTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -166,6 +187,7 @@ extension CreateTopicsRequest.CreatableTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -182,6 +204,7 @@ extension CreateTopicsRequest.CreatableTopic {
 }
 
 extension CreateTopicsRequest.CreatableReplicaAssignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -194,6 +217,7 @@ extension CreateTopicsRequest.CreatableReplicaAssignment {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -207,6 +231,7 @@ extension CreateTopicsRequest.CreatableReplicaAssignment {
 }
 
 extension CreateTopicsRequest.CreatableTopicConfig {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -219,6 +244,7 @@ extension CreateTopicsRequest.CreatableTopicConfig {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()

@@ -32,6 +32,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Results for each topic we tried to create.
     public struct CreatableTopicResult: KafkaStruct {
         /// The topic name.
@@ -75,6 +80,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Configuration of the topic.
@@ -107,6 +117,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             self.configSource = configSource
             self.isSensitive = isSensitive
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -149,6 +164,7 @@ extension CreateTopicsResponse {
 }
 
 extension CreateTopicsResponse.CreatableTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -182,6 +198,7 @@ extension CreateTopicsResponse.CreatableTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -223,6 +240,7 @@ extension CreateTopicsResponse.CreatableTopicResult {
 }
 
 extension CreateTopicsResponse.CreatableTopicConfigs {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaNullableString(self.value, compact: true, nullable: true, context: "CreateTopicsResponse.CreatableTopicConfigs.Value")
@@ -232,6 +250,7 @@ extension CreateTopicsResponse.CreatableTopicConfigs {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "CreateTopicsResponse.CreatableTopicConfigs.Name")

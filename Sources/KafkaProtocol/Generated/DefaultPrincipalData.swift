@@ -29,6 +29,11 @@ public struct DefaultPrincipalData: KafkaMessage {
         self.tokenAuthenticated = tokenAuthenticated
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(type: "")
+    }
 }
 
 extension DefaultPrincipalData {

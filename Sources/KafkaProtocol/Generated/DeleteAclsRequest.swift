@@ -24,6 +24,11 @@ public struct DeleteAclsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(filters: [])
+    }
+
     /// The filters to use when deleting ACLs.
     public struct DeleteAclsFilter: KafkaStruct {
         /// The resource type.
@@ -63,6 +68,11 @@ public struct DeleteAclsRequest: KafkaRequestMessage {
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceTypeFilter: 0)
+        }
     }
 }
 
@@ -98,6 +108,7 @@ extension DeleteAclsRequest {
 }
 
 extension DeleteAclsRequest.DeleteAclsFilter {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.patternTypeFilter != 3 && KafkaEncoding.isStrict {
@@ -120,6 +131,7 @@ extension DeleteAclsRequest.DeleteAclsFilter {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

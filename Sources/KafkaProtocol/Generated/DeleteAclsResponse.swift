@@ -27,6 +27,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each filter.
     public struct DeleteAclsFilterResult: KafkaStruct {
         /// The error code, or 0 if the filter succeeded.
@@ -49,6 +54,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
             self.errorMessage = errorMessage
             self.matchingAcls = matchingAcls
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -99,6 +109,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 }
 
@@ -136,6 +151,7 @@ extension DeleteAclsResponse {
 }
 
 extension DeleteAclsResponse.DeleteAclsFilterResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -149,6 +165,7 @@ extension DeleteAclsResponse.DeleteAclsFilterResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -163,6 +180,7 @@ extension DeleteAclsResponse.DeleteAclsFilterResult {
 }
 
 extension DeleteAclsResponse.DeleteAclsMatchingAcl {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.patternType != 3 && KafkaEncoding.isStrict {
@@ -187,6 +205,7 @@ extension DeleteAclsResponse.DeleteAclsMatchingAcl {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

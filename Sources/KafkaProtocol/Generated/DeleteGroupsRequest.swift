@@ -23,6 +23,11 @@ public struct DeleteGroupsRequest: KafkaRequestMessage {
         self.groupsNames = groupsNames
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupsNames: [])
+    }
 }
 
 extension DeleteGroupsRequest {

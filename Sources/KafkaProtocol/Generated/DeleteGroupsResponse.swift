@@ -27,6 +27,11 @@ public struct DeleteGroupsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The deletion results
     public struct DeletableGroupResult: KafkaStruct {
         /// The group id
@@ -45,6 +50,11 @@ public struct DeleteGroupsResponse: KafkaResponseMessage {
             self.groupId = groupId
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
         }
     }
 }
@@ -83,6 +93,7 @@ extension DeleteGroupsResponse {
 }
 
 extension DeleteGroupsResponse.DeletableGroupResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -95,6 +106,7 @@ extension DeleteGroupsResponse.DeletableGroupResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -28,6 +28,11 @@ public struct DeleteRecordsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// Each topic that we want to delete records from.
     public struct DeleteRecordsTopic: KafkaStruct {
         /// The topic name.
@@ -46,6 +51,11 @@ public struct DeleteRecordsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -67,6 +77,11 @@ public struct DeleteRecordsRequest: KafkaRequestMessage {
             self.partitionIndex = partitionIndex
             self.offset = offset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -105,6 +120,7 @@ extension DeleteRecordsRequest {
 }
 
 extension DeleteRecordsRequest.DeleteRecordsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -117,6 +133,7 @@ extension DeleteRecordsRequest.DeleteRecordsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -130,6 +147,7 @@ extension DeleteRecordsRequest.DeleteRecordsTopic {
 }
 
 extension DeleteRecordsRequest.DeleteRecordsPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -142,6 +160,7 @@ extension DeleteRecordsRequest.DeleteRecordsPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

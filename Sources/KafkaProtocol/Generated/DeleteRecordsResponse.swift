@@ -27,6 +27,11 @@ public struct DeleteRecordsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic that we wanted to delete records from.
     public struct DeleteRecordsTopicResult: KafkaStruct {
         /// The topic name.
@@ -45,6 +50,11 @@ public struct DeleteRecordsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -70,6 +80,11 @@ public struct DeleteRecordsResponse: KafkaResponseMessage {
             self.lowWatermark = lowWatermark
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -108,6 +123,7 @@ extension DeleteRecordsResponse {
 }
 
 extension DeleteRecordsResponse.DeleteRecordsTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -120,6 +136,7 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -133,6 +150,7 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult {
 }
 
 extension DeleteRecordsResponse.DeleteRecordsPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -146,6 +164,7 @@ extension DeleteRecordsResponse.DeleteRecordsPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -33,6 +33,11 @@ public struct DeleteShareGroupStateRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct DeleteStateData: KafkaStruct {
         /// The topic identifier.
@@ -52,6 +57,11 @@ public struct DeleteShareGroupStateRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     /// The data for the partitions.
@@ -68,6 +78,11 @@ public struct DeleteShareGroupStateRequest: KafkaRequestMessage {
         ) {
             self.partition = partition
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }
@@ -97,12 +112,14 @@ extension DeleteShareGroupStateRequest {
 }
 
 extension DeleteShareGroupStateRequest.DeleteStateData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "DeleteShareGroupStateRequest.DeleteStateData.TopicId")
@@ -113,11 +130,13 @@ extension DeleteShareGroupStateRequest.DeleteStateData {
 }
 
 extension DeleteShareGroupStateRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "DeleteShareGroupStateRequest.PartitionData.Partition")

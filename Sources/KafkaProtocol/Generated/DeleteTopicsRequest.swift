@@ -37,6 +37,11 @@ public struct DeleteTopicsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The name or topic ID of the topic
     public struct DeleteTopicState: KafkaStruct {
         /// The topic name
@@ -55,6 +60,11 @@ public struct DeleteTopicsRequest: KafkaRequestMessage {
             self.name = name
             self.topicId = topicId
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: nil)
         }
     }
 }
@@ -106,12 +116,14 @@ extension DeleteTopicsRequest {
 }
 
 extension DeleteTopicsRequest.DeleteTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaNullableString(self.name, compact: true, nullable: true, context: "DeleteTopicsRequest.DeleteTopicState.Name")
         buffer.writeKafkaUUID(self.topicId)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaNullableString(compact: true, nullable: true, context: "DeleteTopicsRequest.DeleteTopicState.Name")

@@ -47,6 +47,11 @@ public struct DescribeAclsRequest: KafkaRequestMessage {
         self.permissionType = permissionType
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resourceTypeFilter: 0)
+    }
 }
 
 extension DescribeAclsRequest {

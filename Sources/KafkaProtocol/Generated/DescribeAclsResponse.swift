@@ -35,6 +35,11 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each Resource that is referenced in an ACL.
     public struct DescribeAclsResource: KafkaStruct {
         /// The resource type.
@@ -61,6 +66,11 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
             self.patternType = patternType
             self.acls = acls
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 
@@ -90,6 +100,11 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
             self.operation = operation
             self.permissionType = permissionType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principal: "")
         }
     }
 }
@@ -132,6 +147,7 @@ extension DescribeAclsResponse {
 }
 
 extension DescribeAclsResponse.DescribeAclsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 0 && self.patternType != 3 && KafkaEncoding.isStrict {
@@ -151,6 +167,7 @@ extension DescribeAclsResponse.DescribeAclsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -168,6 +185,7 @@ extension DescribeAclsResponse.DescribeAclsResource {
 }
 
 extension DescribeAclsResponse.AclDescription {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -182,6 +200,7 @@ extension DescribeAclsResponse.AclDescription {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

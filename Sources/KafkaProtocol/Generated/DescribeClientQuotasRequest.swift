@@ -28,6 +28,11 @@ public struct DescribeClientQuotasRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(components: [])
+    }
+
     /// Filter components to apply to quota entities.
     public struct ComponentData: KafkaStruct {
         /// The entity type that the filter component applies to.
@@ -50,6 +55,11 @@ public struct DescribeClientQuotasRequest: KafkaRequestMessage {
             self.matchType = matchType
             self.match = match
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
         }
     }
 }
@@ -88,6 +98,7 @@ extension DescribeClientQuotasRequest {
 }
 
 extension DescribeClientQuotasRequest.ComponentData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -101,6 +112,7 @@ extension DescribeClientQuotasRequest.ComponentData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

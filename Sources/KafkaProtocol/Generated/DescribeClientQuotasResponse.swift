@@ -35,6 +35,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// A result entry.
     public struct EntryData: KafkaStruct {
         /// The quota entity description.
@@ -53,6 +58,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             self.entity = entity
             self.values = values
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entity: [])
         }
     }
 
@@ -75,6 +85,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             self.entityName = entityName
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(entityType: "")
+        }
     }
 
     /// The quota values for the entity.
@@ -95,6 +110,11 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             self.key = key
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(key: "")
         }
     }
 }
@@ -137,6 +157,7 @@ extension DescribeClientQuotasResponse {
 }
 
 extension DescribeClientQuotasResponse.EntryData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -149,6 +170,7 @@ extension DescribeClientQuotasResponse.EntryData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -162,6 +184,7 @@ extension DescribeClientQuotasResponse.EntryData {
 }
 
 extension DescribeClientQuotasResponse.EntityData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -174,6 +197,7 @@ extension DescribeClientQuotasResponse.EntityData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -187,6 +211,7 @@ extension DescribeClientQuotasResponse.EntityData {
 }
 
 extension DescribeClientQuotasResponse.ValueData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -199,6 +224,7 @@ extension DescribeClientQuotasResponse.ValueData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

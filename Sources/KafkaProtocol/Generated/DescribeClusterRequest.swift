@@ -27,6 +27,11 @@ public struct DescribeClusterRequest: KafkaRequestMessage {
         self.endpointType = endpointType
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(includeClusterAuthorizedOperations: false)
+    }
 }
 
 extension DescribeClusterRequest {

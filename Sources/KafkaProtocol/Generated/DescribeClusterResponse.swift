@@ -51,6 +51,11 @@ public struct DescribeClusterResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each broker in the response.
     public struct DescribeClusterBroker: KafkaStruct {
         /// The broker ID.
@@ -77,6 +82,11 @@ public struct DescribeClusterResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerId: 0)
         }
     }
 }
@@ -125,6 +135,7 @@ extension DescribeClusterResponse {
 }
 
 extension DescribeClusterResponse.DescribeClusterBroker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.brokerId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -133,6 +144,7 @@ extension DescribeClusterResponse.DescribeClusterBroker {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.brokerId = try buffer.readKafkaInteger(context: "DescribeClusterResponse.DescribeClusterBroker.BrokerId")

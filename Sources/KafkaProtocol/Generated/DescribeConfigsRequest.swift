@@ -32,6 +32,11 @@ public struct DescribeConfigsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resources: [])
+    }
+
     /// The resources whose configurations we want to describe.
     public struct DescribeConfigsResource: KafkaStruct {
         /// The resource type.
@@ -54,6 +59,11 @@ public struct DescribeConfigsRequest: KafkaRequestMessage {
             self.resourceName = resourceName
             self.configurationKeys = configurationKeys
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 }
@@ -108,6 +118,7 @@ extension DescribeConfigsRequest {
 }
 
 extension DescribeConfigsRequest.DescribeConfigsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -121,6 +132,7 @@ extension DescribeConfigsRequest.DescribeConfigsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

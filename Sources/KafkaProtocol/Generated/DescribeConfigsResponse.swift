@@ -27,6 +27,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for each resource.
     public struct DescribeConfigsResult: KafkaStruct {
         /// The error code, or 0 if we were able to successfully describe the configurations.
@@ -57,6 +62,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             self.resourceName = resourceName
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -107,6 +117,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             self.documentation = documentation
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The synonyms for this configuration key.
@@ -131,6 +146,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             self.value = value
             self.source = source
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -169,6 +189,7 @@ extension DescribeConfigsResponse {
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -184,6 +205,7 @@ extension DescribeConfigsResponse.DescribeConfigsResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -200,6 +222,7 @@ extension DescribeConfigsResponse.DescribeConfigsResult {
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResourceResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if version >= 1 && self.isDefault && KafkaEncoding.isStrict {
@@ -232,6 +255,7 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -262,6 +286,7 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
 }
 
 extension DescribeConfigsResponse.DescribeConfigsSynonym {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -275,6 +300,7 @@ extension DescribeConfigsResponse.DescribeConfigsSynonym {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -24,6 +24,11 @@ public struct DescribeDelegationTokenRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(owners: [])
+    }
+
     /// Each owner that we want to describe delegation tokens for, or null to describe all tokens.
     public struct DescribeDelegationTokenOwner: KafkaStruct {
         /// The owner principal type.
@@ -42,6 +47,11 @@ public struct DescribeDelegationTokenRequest: KafkaRequestMessage {
             self.principalType = principalType
             self.principalName = principalName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
         }
     }
 }
@@ -78,6 +88,7 @@ extension DescribeDelegationTokenRequest {
 }
 
 extension DescribeDelegationTokenRequest.DescribeDelegationTokenOwner {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -90,6 +101,7 @@ extension DescribeDelegationTokenRequest.DescribeDelegationTokenOwner {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

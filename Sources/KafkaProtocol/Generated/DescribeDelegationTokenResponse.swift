@@ -31,6 +31,11 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The tokens.
     public struct DescribedDelegationToken: KafkaStruct {
         /// The token principal type.
@@ -82,6 +87,11 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
             self.renewers = renewers
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
+        }
     }
 
     /// Those who are able to renew this token before it expires.
@@ -102,6 +112,11 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
             self.principalType = principalType
             self.principalName = principalName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(principalType: "")
         }
     }
 }
@@ -142,6 +157,7 @@ extension DescribeDelegationTokenResponse {
 }
 
 extension DescribeDelegationTokenResponse.DescribedDelegationToken {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if version <= 2 && self.tokenRequesterPrincipalType != "" && KafkaEncoding.isStrict {
@@ -172,6 +188,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationToken {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -197,6 +214,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationToken {
 }
 
 extension DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -209,6 +227,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

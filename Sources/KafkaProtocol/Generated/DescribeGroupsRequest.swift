@@ -27,6 +27,11 @@ public struct DescribeGroupsRequest: KafkaRequestMessage {
         self.includeAuthorizedOperations = includeAuthorizedOperations
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groups: [])
+    }
 }
 
 extension DescribeGroupsRequest {

@@ -27,6 +27,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each described group.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
@@ -66,6 +71,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
             self.authorizedOperations = authorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The group members.
@@ -102,6 +112,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
             self.memberMetadata = memberMetadata
             self.memberAssignment = memberAssignment
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }
@@ -144,6 +159,7 @@ extension DescribeGroupsResponse {
 }
 
 extension DescribeGroupsResponse.DescribedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if version <= 2 && self.authorizedOperations != -2147483648 && KafkaEncoding.isStrict {
@@ -166,6 +182,7 @@ extension DescribeGroupsResponse.DescribedGroup {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()
@@ -186,6 +203,7 @@ extension DescribeGroupsResponse.DescribedGroup {
 }
 
 extension DescribeGroupsResponse.DescribedGroupMember {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 5
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -204,6 +222,7 @@ extension DescribeGroupsResponse.DescribedGroupMember {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 5
         var value = Self()

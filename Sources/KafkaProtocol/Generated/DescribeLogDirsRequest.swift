@@ -24,6 +24,11 @@ public struct DescribeLogDirsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// Each topic that we want to describe log directories for, or null for all topics.
     public struct DescribableLogDirTopic: KafkaStruct {
         /// The topic name
@@ -42,6 +47,11 @@ public struct DescribeLogDirsRequest: KafkaRequestMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }
@@ -78,6 +88,7 @@ extension DescribeLogDirsRequest {
 }
 
 extension DescribeLogDirsRequest.DescribableLogDirTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -90,6 +101,7 @@ extension DescribeLogDirsRequest.DescribableLogDirTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -31,6 +31,11 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The log directories.
     public struct DescribeLogDirsResult: KafkaStruct {
         /// The error code, or 0 if there was no error.
@@ -62,12 +67,18 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.usableBytes = usableBytes
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// Each topic.
     public struct DescribeLogDirsTopic: KafkaStruct {
         /// The topic name.
         public var name: String
+        /// The schema's `Partitions` field.
         public var partitions: [DescribeLogDirsPartition]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -82,8 +93,14 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
+    /// A structure nested in `DescribeLogDirsResponse`.
     public struct DescribeLogDirsPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
@@ -109,6 +126,11 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.offsetLag = offsetLag
             self.isFutureKey = isFutureKey
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -153,6 +175,7 @@ extension DescribeLogDirsResponse {
 }
 
 extension DescribeLogDirsResponse.DescribeLogDirsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -172,6 +195,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -192,6 +216,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsResult {
 }
 
 extension DescribeLogDirsResponse.DescribeLogDirsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -204,6 +229,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -217,6 +243,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsTopic {
 }
 
 extension DescribeLogDirsResponse.DescribeLogDirsPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -231,6 +258,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

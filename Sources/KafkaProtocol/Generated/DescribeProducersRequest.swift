@@ -10,6 +10,7 @@ public struct DescribeProducersRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...0
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `Topics` field.
     public var topics: [TopicRequest]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -23,6 +24,12 @@ public struct DescribeProducersRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
+    /// A structure nested in `DescribeProducersRequest`.
     public struct TopicRequest: KafkaStruct {
         /// The topic name.
         public var name: String
@@ -40,6 +47,11 @@ public struct DescribeProducersRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -67,12 +79,14 @@ extension DescribeProducersRequest {
 }
 
 extension DescribeProducersRequest.TopicRequest {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitionIndexes, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "DescribeProducersRequest.TopicRequest.Name")

@@ -27,6 +27,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic in the response.
     public struct TopicResponse: KafkaStruct {
         /// The topic name
@@ -46,6 +51,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each partition in the response.
@@ -56,6 +66,7 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
         public var errorCode: Int16
         /// The partition error message, which may be null if no additional details are available
         public var errorMessage: String?
+        /// The schema's `ActiveProducers` field.
         public var activeProducers: [ProducerState]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -74,14 +85,26 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
             self.activeProducers = activeProducers
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
+    /// A structure nested in `DescribeProducersResponse`.
     public struct ProducerState: KafkaStruct {
+        /// The schema's `ProducerId` field.
         public var producerId: Int64
+        /// The schema's `ProducerEpoch` field.
         public var producerEpoch: Int32
+        /// The schema's `LastSequence` field.
         public var lastSequence: Int32
+        /// The schema's `LastTimestamp` field.
         public var lastTimestamp: Int64
+        /// The schema's `CoordinatorEpoch` field.
         public var coordinatorEpoch: Int32
+        /// The schema's `CurrentTxnStartOffset` field.
         public var currentTxnStartOffset: Int64
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -103,6 +126,11 @@ public struct DescribeProducersResponse: KafkaResponseMessage {
             self.coordinatorEpoch = coordinatorEpoch
             self.currentTxnStartOffset = currentTxnStartOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
         }
     }
 }
@@ -132,12 +160,14 @@ extension DescribeProducersResponse {
 }
 
 extension DescribeProducersResponse.TopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "DescribeProducersResponse.TopicResponse.Name")
@@ -148,6 +178,7 @@ extension DescribeProducersResponse.TopicResponse {
 }
 
 extension DescribeProducersResponse.PartitionResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -156,6 +187,7 @@ extension DescribeProducersResponse.PartitionResponse {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "DescribeProducersResponse.PartitionResponse.PartitionIndex")
@@ -168,6 +200,7 @@ extension DescribeProducersResponse.PartitionResponse {
 }
 
 extension DescribeProducersResponse.ProducerState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.producerId)
         buffer.writeInteger(self.producerEpoch)
@@ -178,6 +211,7 @@ extension DescribeProducersResponse.ProducerState {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.producerId = try buffer.readKafkaInteger(context: "DescribeProducersResponse.ProducerState.ProducerId")

@@ -10,6 +10,7 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...2
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -23,9 +24,16 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
+    /// A structure nested in `DescribeQuorumRequest`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -40,8 +48,14 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `DescribeQuorumRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
@@ -55,6 +69,11 @@ public struct DescribeQuorumRequest: KafkaRequestMessage {
         ) {
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -82,12 +101,14 @@ extension DescribeQuorumRequest {
 }
 
 extension DescribeQuorumRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "DescribeQuorumRequest.TopicData.TopicName")
@@ -98,11 +119,13 @@ extension DescribeQuorumRequest.TopicData {
 }
 
 extension DescribeQuorumRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "DescribeQuorumRequest.PartitionData.PartitionIndex")

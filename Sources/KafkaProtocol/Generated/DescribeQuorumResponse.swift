@@ -18,7 +18,9 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
     public var errorCode: Int16
     /// The error message, or null if there was no error.
     public var errorMessage: String?
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
+    /// The schema's `Nodes` field.
     public var nodes: [Node]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -38,9 +40,16 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
+    /// A structure nested in `DescribeQuorumResponse`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -55,11 +64,18 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `DescribeQuorumResponse`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
+        /// The schema's `ErrorCode` field.
         public var errorCode: Int16
         /// The error message, or null if there was no error.
         public var errorMessage: String?
@@ -67,8 +83,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
         public var leaderId: Int32
         /// The latest known leader epoch
         public var leaderEpoch: Int32
+        /// The schema's `HighWatermark` field.
         public var highWatermark: Int64
+        /// The schema's `CurrentVoters` field.
         public var currentVoters: [ReplicaState]
+        /// The schema's `Observers` field.
         public var observers: [ReplicaState]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -95,8 +114,14 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.observers = observers
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
+    /// A structure nested in `DescribeQuorumResponse`.
     public struct Node: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32
@@ -114,6 +139,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.nodeId = nodeId
             self.listeners = listeners
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 
@@ -140,10 +170,18 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
+    /// A structure shared by several fields of `DescribeQuorumResponse`.
     public struct ReplicaState: KafkaStruct {
+        /// The schema's `ReplicaId` field.
         public var replicaId: Int32
+        /// The schema's `ReplicaDirectoryId` field.
         public var replicaDirectoryId: UUID
         /// The last known log end offset of the follower or -1 if it is unknown
         public var logEndOffset: Int64
@@ -169,6 +207,11 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             self.lastFetchTimestamp = lastFetchTimestamp
             self.lastCaughtUpTimestamp = lastCaughtUpTimestamp
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(replicaId: 0)
         }
     }
 }
@@ -213,12 +256,14 @@ extension DescribeQuorumResponse {
 }
 
 extension DescribeQuorumResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "DescribeQuorumResponse.TopicData.TopicName")
@@ -229,6 +274,7 @@ extension DescribeQuorumResponse.TopicData {
 }
 
 extension DescribeQuorumResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -243,6 +289,7 @@ extension DescribeQuorumResponse.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "DescribeQuorumResponse.PartitionData.PartitionIndex")
@@ -261,12 +308,14 @@ extension DescribeQuorumResponse.PartitionData {
 }
 
 extension DescribeQuorumResponse.Node {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaArray(self.listeners, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "DescribeQuorumResponse.Node.NodeId")
@@ -277,6 +326,7 @@ extension DescribeQuorumResponse.Node {
 }
 
 extension DescribeQuorumResponse.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -284,6 +334,7 @@ extension DescribeQuorumResponse.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "DescribeQuorumResponse.Listener.Name")
@@ -295,6 +346,7 @@ extension DescribeQuorumResponse.Listener {
 }
 
 extension DescribeQuorumResponse.ReplicaState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version <= 1 && self.replicaDirectoryId != UUID.kafkaZero && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "DescribeQuorumResponse", field: "ReplicaState.ReplicaDirectoryId", version: version)
@@ -313,6 +365,7 @@ extension DescribeQuorumResponse.ReplicaState {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.replicaId = try buffer.readKafkaInteger(context: "DescribeQuorumResponse.ReplicaState.ReplicaId")

@@ -32,6 +32,11 @@ public struct DescribeTopicPartitionsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The topics to fetch details for.
     public struct TopicRequest: KafkaStruct {
         /// The topic name
@@ -46,6 +51,11 @@ public struct DescribeTopicPartitionsRequest: KafkaRequestMessage {
         ) {
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -67,6 +77,11 @@ public struct DescribeTopicPartitionsRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -98,11 +113,13 @@ extension DescribeTopicPartitionsRequest {
 }
 
 extension DescribeTopicPartitionsRequest.TopicRequest {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "DescribeTopicPartitionsRequest.TopicRequest.Name")
@@ -112,12 +129,14 @@ extension DescribeTopicPartitionsRequest.TopicRequest {
 }
 
 extension DescribeTopicPartitionsRequest.Cursor {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         buffer.writeInteger(self.partitionIndex)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "DescribeTopicPartitionsRequest.Cursor.TopicName")

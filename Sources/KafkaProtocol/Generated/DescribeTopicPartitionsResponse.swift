@@ -36,6 +36,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic in the response.
     public struct DescribeTopicPartitionsResponseTopic: KafkaStruct {
         /// The topic error, or 0 if there was no error.
@@ -70,6 +75,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.topicAuthorizedOperations = topicAuthorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -120,6 +130,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             self.offlineReplicas = offlineReplicas
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The next topic and partition index to fetch details for.
@@ -140,6 +155,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -171,6 +191,7 @@ extension DescribeTopicPartitionsResponse {
 }
 
 extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaNullableString(self.name, compact: true, nullable: true, context: "DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic.Name")
@@ -181,6 +202,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic.ErrorCode")
@@ -195,6 +217,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
 }
 
 extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         buffer.writeInteger(self.partitionIndex)
@@ -208,6 +231,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartiti
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition.ErrorCode")
@@ -225,12 +249,14 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartiti
 }
 
 extension DescribeTopicPartitionsResponse.Cursor {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         buffer.writeInteger(self.partitionIndex)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "DescribeTopicPartitionsResponse.Cursor.TopicName")

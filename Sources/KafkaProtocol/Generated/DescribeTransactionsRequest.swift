@@ -23,6 +23,11 @@ public struct DescribeTransactionsRequest: KafkaRequestMessage {
         self.transactionalIds = transactionalIds
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalIds: [])
+    }
 }
 
 extension DescribeTransactionsRequest {

@@ -11,6 +11,7 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
 
     /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
     public var throttleTimeMs: Int32
+    /// The schema's `TransactionStates` field.
     public var transactionStates: [TransactionState]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -26,13 +27,26 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
+    /// A structure nested in `DescribeTransactionsResponse`.
     public struct TransactionState: KafkaStruct {
+        /// The schema's `ErrorCode` field.
         public var errorCode: Int16
+        /// The schema's `TransactionalId` field.
         public var transactionalId: String
+        /// The schema's `TransactionState` field.
         public var transactionState: String
+        /// The schema's `TransactionTimeoutMs` field.
         public var transactionTimeoutMs: Int32
+        /// The schema's `TransactionStartTimeMs` field.
         public var transactionStartTimeMs: Int64
+        /// The schema's `ProducerId` field.
         public var producerId: Int64
+        /// The schema's `ProducerEpoch` field.
         public var producerEpoch: Int16
         /// The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers.
         public var topics: [TopicData]
@@ -61,11 +75,18 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers.
     public struct TopicData: KafkaStruct {
+        /// The schema's `Topic` field.
         public var topic: String
+        /// The schema's `Partitions` field.
         public var partitions: [Int32]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -79,6 +100,11 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }
@@ -108,6 +134,7 @@ extension DescribeTransactionsResponse {
 }
 
 extension DescribeTransactionsResponse.TransactionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaString(self.transactionalId, compact: true)
@@ -120,6 +147,7 @@ extension DescribeTransactionsResponse.TransactionState {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "DescribeTransactionsResponse.TransactionState.ErrorCode")
@@ -136,12 +164,14 @@ extension DescribeTransactionsResponse.TransactionState {
 }
 
 extension DescribeTransactionsResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topic, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topic = try buffer.readKafkaString(compact: true, context: "DescribeTransactionsResponse.TopicData.Topic")

@@ -24,6 +24,11 @@ public struct DescribeUserScramCredentialsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(users: [])
+    }
+
     /// The users to describe, or null/empty to describe all users.
     public struct UserName: KafkaStruct {
         /// The user name.
@@ -38,6 +43,11 @@ public struct DescribeUserScramCredentialsRequest: KafkaRequestMessage {
         ) {
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -65,11 +75,13 @@ extension DescribeUserScramCredentialsRequest {
 }
 
 extension DescribeUserScramCredentialsRequest.UserName {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "DescribeUserScramCredentialsRequest.UserName.Name")

@@ -35,6 +35,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The results for descriptions, one per user.
     public struct DescribeUserScramCredentialsResult: KafkaStruct {
         /// The user name.
@@ -62,6 +67,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
             self.credentialInfos = credentialInfos
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(user: "")
+        }
     }
 
     /// The mechanism and related information associated with the user's SCRAM credentials.
@@ -82,6 +92,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
             self.mechanism = mechanism
             self.iterations = iterations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(mechanism: 0)
         }
     }
 }
@@ -115,6 +130,7 @@ extension DescribeUserScramCredentialsResponse {
 }
 
 extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.user, compact: true)
         buffer.writeInteger(self.errorCode)
@@ -123,6 +139,7 @@ extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResul
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.user = try buffer.readKafkaString(compact: true, context: "DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult.User")
@@ -135,12 +152,14 @@ extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResul
 }
 
 extension DescribeUserScramCredentialsResponse.CredentialInfo {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.mechanism)
         buffer.writeInteger(self.iterations)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.mechanism = try buffer.readKafkaInteger(context: "DescribeUserScramCredentialsResponse.CredentialInfo.Mechanism")

@@ -32,6 +32,11 @@ public struct ElectLeadersRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(electionType: 0)
+    }
+
     /// The topic partitions to elect leaders.
     public struct TopicPartitions: KafkaStruct {
         /// The name of a topic.
@@ -50,6 +55,11 @@ public struct ElectLeadersRequest: KafkaRequestMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }
@@ -97,6 +107,7 @@ extension ElectLeadersRequest {
 }
 
 extension ElectLeadersRequest.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -109,6 +120,7 @@ extension ElectLeadersRequest.TopicPartitions {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

@@ -31,6 +31,11 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The election results, or an empty array if the requester did not have permission and the request asks for all partitions.
     public struct ReplicaElectionResult: KafkaStruct {
         /// The topic name
@@ -49,6 +54,11 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
             self.topic = topic
             self.partitionResult = partitionResult
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -74,6 +84,11 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionId: 0)
         }
     }
 }
@@ -121,6 +136,7 @@ extension ElectLeadersResponse {
 }
 
 extension ElectLeadersResponse.ReplicaElectionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -133,6 +149,7 @@ extension ElectLeadersResponse.ReplicaElectionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -146,6 +163,7 @@ extension ElectLeadersResponse.ReplicaElectionResult {
 }
 
 extension ElectLeadersResponse.PartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -159,6 +177,7 @@ extension ElectLeadersResponse.PartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

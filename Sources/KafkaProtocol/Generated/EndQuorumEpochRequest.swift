@@ -15,7 +15,9 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...1
     public static let firstFlexibleVersion: Int16? = 1
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Endpoints for the leader
     public var leaderEndpoints: [LeaderEndpoint]
@@ -35,9 +37,16 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
+    /// A structure nested in `EndQuorumEpochRequest`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -52,8 +61,14 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `EndQuorumEpochRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
@@ -84,11 +99,18 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.preferredCandidates = preferredCandidates
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// A sorted list of preferred candidates to start the election
     public struct ReplicaInfo: KafkaStruct {
+        /// The schema's `CandidateId` field.
         public var candidateId: Int32
+        /// The schema's `CandidateDirectoryId` field.
         public var candidateDirectoryId: UUID
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -102,6 +124,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.candidateId = candidateId
             self.candidateDirectoryId = candidateDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(candidateId: 0)
         }
     }
 
@@ -127,6 +154,11 @@ public struct EndQuorumEpochRequest: KafkaRequestMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -171,6 +203,7 @@ extension EndQuorumEpochRequest {
 }
 
 extension EndQuorumEpochRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -183,6 +216,7 @@ extension EndQuorumEpochRequest.TopicData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -196,6 +230,7 @@ extension EndQuorumEpochRequest.TopicData {
 }
 
 extension EndQuorumEpochRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -215,6 +250,7 @@ extension EndQuorumEpochRequest.PartitionData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -235,12 +271,14 @@ extension EndQuorumEpochRequest.PartitionData {
 }
 
 extension EndQuorumEpochRequest.ReplicaInfo {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.candidateId)
         buffer.writeKafkaUUID(self.candidateDirectoryId)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.candidateId = try buffer.readKafkaInteger(context: "EndQuorumEpochRequest.ReplicaInfo.CandidateId")
@@ -251,6 +289,7 @@ extension EndQuorumEpochRequest.ReplicaInfo {
 }
 
 extension EndQuorumEpochRequest.LeaderEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -258,6 +297,7 @@ extension EndQuorumEpochRequest.LeaderEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "EndQuorumEpochRequest.LeaderEndpoint.Name")

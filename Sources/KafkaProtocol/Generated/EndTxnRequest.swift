@@ -35,6 +35,11 @@ public struct EndTxnRequest: KafkaRequestMessage {
         self.committed = committed
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: "")
+    }
 }
 
 extension EndTxnRequest {

@@ -31,6 +31,11 @@ public struct EnvelopeRequest: KafkaRequestMessage {
         self.clientHostAddress = clientHostAddress
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(requestData: ByteBuffer())
+    }
 }
 
 extension EnvelopeRequest {

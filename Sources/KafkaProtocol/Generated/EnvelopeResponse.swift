@@ -26,6 +26,11 @@ public struct EnvelopeResponse: KafkaResponseMessage {
         self.errorCode = errorCode
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(responseData: nil)
+    }
 }
 
 extension EnvelopeResponse {

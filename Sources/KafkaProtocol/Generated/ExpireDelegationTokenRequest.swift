@@ -27,6 +27,11 @@ public struct ExpireDelegationTokenRequest: KafkaRequestMessage {
         self.expiryTimePeriodMs = expiryTimePeriodMs
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(hmac: ByteBuffer())
+    }
 }
 
 extension ExpireDelegationTokenRequest {

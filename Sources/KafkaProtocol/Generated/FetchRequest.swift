@@ -19,6 +19,7 @@ public struct FetchRequest: KafkaRequestMessage {
     public var clusterId: String?
     /// The broker ID of the follower, of -1 if this request is from a consumer.
     public var replicaId: Int32
+    /// The schema's `ReplicaState` field.
     public var replicaState: ReplicaState
     /// The maximum time in milliseconds to wait for the response.
     public var maxWaitMs: Int32
@@ -72,6 +73,12 @@ public struct FetchRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
+    /// A structure nested in `FetchRequest`.
     public struct ReplicaState: KafkaStruct {
         /// The replica ID of the follower, or -1 if this request is from a consumer.
         public var replicaId: Int32
@@ -89,6 +96,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.replicaId = replicaId
             self.replicaEpoch = replicaEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(replicaId: -1)
         }
     }
 
@@ -114,6 +126,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -156,6 +173,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.replicaDirectoryId = replicaDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
     /// In an incremental fetch request, the partitions to remove.
@@ -180,6 +202,11 @@ public struct FetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 }
@@ -297,12 +324,14 @@ extension FetchRequest {
 }
 
 extension FetchRequest.ReplicaState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.replicaId)
         buffer.writeInteger(self.replicaEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.replicaId = try buffer.readKafkaInteger(context: "FetchRequest.ReplicaState.ReplicaId")
@@ -313,6 +342,7 @@ extension FetchRequest.ReplicaState {
 }
 
 extension FetchRequest.FetchTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -330,6 +360,7 @@ extension FetchRequest.FetchTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -348,6 +379,7 @@ extension FetchRequest.FetchTopic {
 }
 
 extension FetchRequest.FetchPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if version <= 11 && self.lastFetchedEpoch != -1 && KafkaEncoding.isStrict {
@@ -379,6 +411,7 @@ extension FetchRequest.FetchPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -415,6 +448,7 @@ extension FetchRequest.FetchPartition {
 }
 
 extension FetchRequest.ForgottenTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -432,6 +466,7 @@ extension FetchRequest.ForgottenTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()

@@ -44,6 +44,11 @@ public struct FetchResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The response topics.
     public struct FetchableTopicResponse: KafkaStruct {
         /// The topic name.
@@ -67,6 +72,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
+        }
     }
 
     /// The topic partitions.
@@ -83,6 +93,7 @@ public struct FetchResponse: KafkaResponseMessage {
         public var logStartOffset: Int64
         /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
         public var divergingEpoch: EpochEndOffset
+        /// The schema's `CurrentLeader` field.
         public var currentLeader: LeaderIdAndEpoch
         /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
         public var snapshotId: SnapshotId
@@ -123,11 +134,18 @@ public struct FetchResponse: KafkaResponseMessage {
             self.records = records
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
     public struct EpochEndOffset: KafkaStruct {
+        /// The schema's `Epoch` field.
         public var epoch: Int32
+        /// The schema's `EndOffset` field.
         public var endOffset: Int64
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -142,8 +160,14 @@ public struct FetchResponse: KafkaResponseMessage {
             self.endOffset = endOffset
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(epoch: -1)
+        }
     }
 
+    /// A structure nested in `FetchResponse`.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -162,11 +186,18 @@ public struct FetchResponse: KafkaResponseMessage {
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: -1)
+        }
     }
 
     /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
     public struct SnapshotId: KafkaStruct {
+        /// The schema's `EndOffset` field.
         public var endOffset: Int64
+        /// The schema's `Epoch` field.
         public var epoch: Int32
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -180,6 +211,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.endOffset = endOffset
             self.epoch = epoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(endOffset: -1)
         }
     }
 
@@ -201,6 +237,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.producerId = producerId
             self.firstOffset = firstOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
         }
     }
 
@@ -230,6 +271,11 @@ public struct FetchResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -309,6 +355,7 @@ extension FetchResponse {
 }
 
 extension FetchResponse.FetchableTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -326,6 +373,7 @@ extension FetchResponse.FetchableTopicResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -344,6 +392,7 @@ extension FetchResponse.FetchableTopicResponse {
 }
 
 extension FetchResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if version <= 11 && self.divergingEpoch != FetchResponse.EpochEndOffset() && KafkaEncoding.isStrict {
@@ -398,6 +447,7 @@ extension FetchResponse.PartitionData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -442,12 +492,14 @@ extension FetchResponse.PartitionData {
 }
 
 extension FetchResponse.EpochEndOffset {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.epoch)
         buffer.writeInteger(self.endOffset)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.epoch = try buffer.readKafkaInteger(context: "FetchResponse.EpochEndOffset.Epoch")
@@ -458,12 +510,14 @@ extension FetchResponse.EpochEndOffset {
 }
 
 extension FetchResponse.LeaderIdAndEpoch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "FetchResponse.LeaderIdAndEpoch.LeaderId")
@@ -474,12 +528,14 @@ extension FetchResponse.LeaderIdAndEpoch {
 }
 
 extension FetchResponse.SnapshotId {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.endOffset)
         buffer.writeInteger(self.epoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.endOffset = try buffer.readKafkaInteger(context: "FetchResponse.SnapshotId.EndOffset")
@@ -490,6 +546,7 @@ extension FetchResponse.SnapshotId {
 }
 
 extension FetchResponse.AbortedTransaction {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 12
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -502,6 +559,7 @@ extension FetchResponse.AbortedTransaction {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 12
         var value = Self()
@@ -515,6 +573,7 @@ extension FetchResponse.AbortedTransaction {
 }
 
 extension FetchResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -523,6 +582,7 @@ extension FetchResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "FetchResponse.NodeEndpoint.NodeId")

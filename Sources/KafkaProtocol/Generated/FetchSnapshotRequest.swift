@@ -41,6 +41,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
     /// The topics to fetch
     public struct TopicSnapshot: KafkaStruct {
         /// The name of the topic to fetch
@@ -59,6 +64,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -93,11 +103,18 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
             self.replicaDirectoryId = replicaDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
     /// The snapshot endOffset and epoch to fetch
     public struct SnapshotId: KafkaStruct {
+        /// The schema's `EndOffset` field.
         public var endOffset: Int64
+        /// The schema's `Epoch` field.
         public var epoch: Int32
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -111,6 +128,11 @@ public struct FetchSnapshotRequest: KafkaRequestMessage {
             self.endOffset = endOffset
             self.epoch = epoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(endOffset: 0)
         }
     }
 }
@@ -161,12 +183,14 @@ extension FetchSnapshotRequest {
 }
 
 extension FetchSnapshotRequest.TopicSnapshot {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "FetchSnapshotRequest.TopicSnapshot.Name")
@@ -177,6 +201,7 @@ extension FetchSnapshotRequest.TopicSnapshot {
 }
 
 extension FetchSnapshotRequest.PartitionSnapshot {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.currentLeaderEpoch)
@@ -191,6 +216,7 @@ extension FetchSnapshotRequest.PartitionSnapshot {
         buffer.writeKafkaTaggedFields(taggedFields, unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "FetchSnapshotRequest.PartitionSnapshot.Partition")
@@ -216,12 +242,14 @@ extension FetchSnapshotRequest.PartitionSnapshot {
 }
 
 extension FetchSnapshotRequest.SnapshotId {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.endOffset)
         buffer.writeInteger(self.epoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.endOffset = try buffer.readKafkaInteger(context: "FetchSnapshotRequest.SnapshotId.EndOffset")

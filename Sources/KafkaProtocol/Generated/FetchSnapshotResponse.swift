@@ -35,6 +35,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The topics to fetch.
     public struct TopicSnapshot: KafkaStruct {
         /// The name of the topic to fetch.
@@ -54,6 +59,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The partitions to fetch.
@@ -64,6 +74,7 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
         public var errorCode: Int16
         /// The snapshot endOffset and epoch fetched
         public var snapshotId: SnapshotId
+        /// The schema's `CurrentLeader` field.
         public var currentLeader: LeaderIdAndEpoch
         /// The total size of the snapshot.
         public var size: Int64
@@ -94,11 +105,18 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.unalignedRecords = unalignedRecords
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(index: 0)
+        }
     }
 
     /// The snapshot endOffset and epoch fetched
     public struct SnapshotId: KafkaStruct {
+        /// The schema's `EndOffset` field.
         public var endOffset: Int64
+        /// The schema's `Epoch` field.
         public var epoch: Int32
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -113,8 +131,14 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.epoch = epoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(endOffset: 0)
+        }
     }
 
+    /// A structure nested in `FetchSnapshotResponse`.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -132,6 +156,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: 0)
         }
     }
 
@@ -157,6 +186,11 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -210,12 +244,14 @@ extension FetchSnapshotResponse {
 }
 
 extension FetchSnapshotResponse.TopicSnapshot {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "FetchSnapshotResponse.TopicSnapshot.Name")
@@ -226,6 +262,7 @@ extension FetchSnapshotResponse.TopicSnapshot {
 }
 
 extension FetchSnapshotResponse.PartitionSnapshot {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.index)
         buffer.writeInteger(self.errorCode)
@@ -242,6 +279,7 @@ extension FetchSnapshotResponse.PartitionSnapshot {
         buffer.writeKafkaTaggedFields(taggedFields, unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.index = try buffer.readKafkaInteger(context: "FetchSnapshotResponse.PartitionSnapshot.Index")
@@ -269,12 +307,14 @@ extension FetchSnapshotResponse.PartitionSnapshot {
 }
 
 extension FetchSnapshotResponse.SnapshotId {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.endOffset)
         buffer.writeInteger(self.epoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.endOffset = try buffer.readKafkaInteger(context: "FetchSnapshotResponse.SnapshotId.EndOffset")
@@ -285,12 +325,14 @@ extension FetchSnapshotResponse.SnapshotId {
 }
 
 extension FetchSnapshotResponse.LeaderIdAndEpoch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "FetchSnapshotResponse.LeaderIdAndEpoch.LeaderId")
@@ -301,6 +343,7 @@ extension FetchSnapshotResponse.LeaderIdAndEpoch {
 }
 
 extension FetchSnapshotResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -308,6 +351,7 @@ extension FetchSnapshotResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "FetchSnapshotResponse.NodeEndpoint.NodeId")

@@ -31,6 +31,11 @@ public struct FindCoordinatorRequest: KafkaRequestMessage {
         self.coordinatorKeys = coordinatorKeys
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(key: "")
+    }
 }
 
 extension FindCoordinatorRequest {

@@ -47,6 +47,11 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each coordinator result in the response
     public struct Coordinator: KafkaStruct {
         /// The coordinator key.
@@ -81,6 +86,11 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(key: "")
         }
     }
 }
@@ -172,6 +182,7 @@ extension FindCoordinatorResponse {
 }
 
 extension FindCoordinatorResponse.Coordinator {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.key, compact: true)
         buffer.writeInteger(self.nodeId)
@@ -182,6 +193,7 @@ extension FindCoordinatorResponse.Coordinator {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.key = try buffer.readKafkaString(compact: true, context: "FindCoordinatorResponse.Coordinator.Key")

@@ -28,6 +28,11 @@ public struct GetTelemetrySubscriptionsRequest: KafkaRequestMessage {
         self.clientInstanceId = clientInstanceId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clientInstanceId: UUID.kafkaZero)
+    }
 }
 
 extension GetTelemetrySubscriptionsRequest {

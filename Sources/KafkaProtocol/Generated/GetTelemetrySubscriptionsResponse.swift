@@ -59,6 +59,11 @@ public struct GetTelemetrySubscriptionsResponse: KafkaResponseMessage {
         self.requestedMetrics = requestedMetrics
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension GetTelemetrySubscriptionsResponse {

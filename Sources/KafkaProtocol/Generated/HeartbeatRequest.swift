@@ -35,6 +35,11 @@ public struct HeartbeatRequest: KafkaRequestMessage {
         self.groupInstanceId = groupInstanceId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
 }
 
 extension HeartbeatRequest {

@@ -28,6 +28,11 @@ public struct IncrementalAlterConfigsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(resources: [])
+    }
+
     /// The incremental updates for each resource.
     public struct AlterConfigsResource: KafkaStruct {
         /// The resource type.
@@ -50,6 +55,11 @@ public struct IncrementalAlterConfigsRequest: KafkaRequestMessage {
             self.resourceName = resourceName
             self.configs = configs
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(resourceType: 0)
         }
     }
 
@@ -75,6 +85,11 @@ public struct IncrementalAlterConfigsRequest: KafkaRequestMessage {
             self.configOperation = configOperation
             self.value = value
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -113,6 +128,7 @@ extension IncrementalAlterConfigsRequest {
 }
 
 extension IncrementalAlterConfigsRequest.AlterConfigsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -126,6 +142,7 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -140,6 +157,7 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource {
 }
 
 extension IncrementalAlterConfigsRequest.AlterableConfig {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -153,6 +171,7 @@ extension IncrementalAlterConfigsRequest.AlterableConfig {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

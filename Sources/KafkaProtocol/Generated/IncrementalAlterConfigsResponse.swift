@@ -27,6 +27,11 @@ public struct IncrementalAlterConfigsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses for each resource.
     public struct AlterConfigsResourceResponse: KafkaStruct {
         /// The resource error code.
@@ -53,6 +58,11 @@ public struct IncrementalAlterConfigsResponse: KafkaResponseMessage {
             self.resourceType = resourceType
             self.resourceName = resourceName
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }
@@ -91,6 +101,7 @@ extension IncrementalAlterConfigsResponse {
 }
 
 extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -105,6 +116,7 @@ extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

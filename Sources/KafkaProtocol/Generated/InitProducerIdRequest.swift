@@ -35,6 +35,11 @@ public struct InitProducerIdRequest: KafkaRequestMessage {
         self.producerEpoch = producerEpoch
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: "")
+    }
 }
 
 extension InitProducerIdRequest {

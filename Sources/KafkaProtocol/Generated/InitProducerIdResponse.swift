@@ -34,6 +34,11 @@ public struct InitProducerIdResponse: KafkaResponseMessage {
         self.producerEpoch = producerEpoch
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension InitProducerIdResponse {

@@ -33,6 +33,11 @@ public struct InitializeShareGroupStateRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct InitializeStateData: KafkaStruct {
         /// The topic identifier.
@@ -51,6 +56,11 @@ public struct InitializeShareGroupStateRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -76,6 +86,11 @@ public struct InitializeShareGroupStateRequest: KafkaRequestMessage {
             self.stateEpoch = stateEpoch
             self.startOffset = startOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }
@@ -105,12 +120,14 @@ extension InitializeShareGroupStateRequest {
 }
 
 extension InitializeShareGroupStateRequest.InitializeStateData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "InitializeShareGroupStateRequest.InitializeStateData.TopicId")
@@ -121,6 +138,7 @@ extension InitializeShareGroupStateRequest.InitializeStateData {
 }
 
 extension InitializeShareGroupStateRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.stateEpoch)
@@ -128,6 +146,7 @@ extension InitializeShareGroupStateRequest.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "InitializeShareGroupStateRequest.PartitionData.Partition")

@@ -52,6 +52,11 @@ public struct JoinGroupRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The list of protocols that the member supports.
     public struct JoinGroupRequestProtocol: KafkaStruct {
         /// The protocol name.
@@ -70,6 +75,11 @@ public struct JoinGroupRequest: KafkaRequestMessage {
             self.name = name
             self.metadata = metadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -135,6 +145,7 @@ extension JoinGroupRequest {
 }
 
 extension JoinGroupRequest.JoinGroupRequestProtocol {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -147,6 +158,7 @@ extension JoinGroupRequest.JoinGroupRequestProtocol {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -25,6 +25,7 @@ public struct JoinGroupResponse: KafkaResponseMessage {
     public var skipAssignment: Bool
     /// The member ID assigned by the group coordinator.
     public var memberId: String
+    /// The schema's `Members` field.
     public var members: [JoinGroupResponseMember]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -54,6 +55,12 @@ public struct JoinGroupResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
+    /// A structure nested in `JoinGroupResponse`.
     public struct JoinGroupResponseMember: KafkaStruct {
         /// The group member ID.
         public var memberId: String
@@ -75,6 +82,11 @@ public struct JoinGroupResponse: KafkaResponseMessage {
             self.groupInstanceId = groupInstanceId
             self.metadata = metadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }
@@ -142,6 +154,7 @@ extension JoinGroupResponse {
 }
 
 extension JoinGroupResponse.JoinGroupResponseMember {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -157,6 +170,7 @@ extension JoinGroupResponse.JoinGroupResponseMember {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -25,6 +25,11 @@ public struct KRaftVersionRecord: KafkaMessage {
         self.kRaftVersion = kRaftVersion
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
 }
 
 extension KRaftVersionRecord {

@@ -57,6 +57,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// Each topic.
     public struct LeaderAndIsrTopicState: KafkaStruct {
         /// The topic name.
@@ -79,6 +84,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitionStates = partitionStates
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -105,8 +115,14 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(brokerId: 0)
+        }
     }
 
+    /// A structure shared by several fields of `LeaderAndIsrRequest`.
     public struct LeaderAndIsrPartitionState: KafkaStruct {
         /// The topic name.  This is only present in v0 or v1.
         public var topicName: String
@@ -164,6 +180,11 @@ public struct LeaderAndIsrRequest: KafkaRequestMessage {
             self.isNew = isNew
             self.leaderRecoveryState = leaderRecoveryState
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -246,6 +267,7 @@ extension LeaderAndIsrRequest {
 }
 
 extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -261,6 +283,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -277,6 +300,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
 }
 
 extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -290,6 +314,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -304,6 +329,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrLiveLeader {
 }
 
 extension LeaderAndIsrRequest.LeaderAndIsrPartitionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if version <= 5 && self.leaderRecoveryState != 0 && KafkaEncoding.isStrict {
@@ -339,6 +365,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrPartitionState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -36,6 +36,11 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// Each topic
     public struct LeaderAndIsrTopicError: KafkaStruct {
         /// The unique topic ID
@@ -55,8 +60,14 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
             self.partitionErrors = partitionErrors
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
+    /// A structure shared by several fields of `LeaderAndIsrResponse`.
     public struct LeaderAndIsrPartitionError: KafkaStruct {
         /// The topic name.
         public var topicName: String
@@ -78,6 +89,11 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -132,12 +148,14 @@ extension LeaderAndIsrResponse {
 }
 
 extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitionErrors, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "LeaderAndIsrResponse.LeaderAndIsrTopicError.TopicId")
@@ -148,6 +166,7 @@ extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
 }
 
 extension LeaderAndIsrResponse.LeaderAndIsrPartitionError {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -163,6 +182,7 @@ extension LeaderAndIsrResponse.LeaderAndIsrPartitionError {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

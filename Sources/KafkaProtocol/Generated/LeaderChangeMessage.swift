@@ -39,7 +39,14 @@ public struct LeaderChangeMessage: KafkaMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
+
+    /// A structure shared by several fields of `LeaderChangeMessage`.
     public struct Voter: KafkaStruct {
+        /// The schema's `VoterId` field.
         public var voterId: Int32
         /// The directory id of the voter
         public var voterDirectoryId: UUID
@@ -55,6 +62,11 @@ public struct LeaderChangeMessage: KafkaMessage {
             self.voterId = voterId
             self.voterDirectoryId = voterDirectoryId
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(voterId: 0)
         }
     }
 }
@@ -88,6 +100,7 @@ extension LeaderChangeMessage {
 }
 
 extension LeaderChangeMessage.Voter {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version <= 0 && self.voterDirectoryId != UUID.kafkaZero && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "LeaderChangeMessage", field: "Voter.VoterDirectoryId", version: version)
@@ -99,6 +112,7 @@ extension LeaderChangeMessage.Voter {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.voterId = try buffer.readKafkaInteger(context: "LeaderChangeMessage.Voter.VoterId")

@@ -32,6 +32,11 @@ public struct LeaveGroupRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// List of leaving member identities.
     public struct MemberIdentity: KafkaStruct {
         /// The member ID to remove from the group.
@@ -54,6 +59,11 @@ public struct LeaveGroupRequest: KafkaRequestMessage {
             self.groupInstanceId = groupInstanceId
             self.reason = reason
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }
@@ -108,6 +118,7 @@ extension LeaveGroupRequest {
 }
 
 extension LeaveGroupRequest.MemberIdentity {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -123,6 +134,7 @@ extension LeaveGroupRequest.MemberIdentity {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -31,6 +31,11 @@ public struct LeaveGroupResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// List of leaving member responses.
     public struct MemberResponse: KafkaStruct {
         /// The member ID to remove from the group.
@@ -53,6 +58,11 @@ public struct LeaveGroupResponse: KafkaResponseMessage {
             self.groupInstanceId = groupInstanceId
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }
@@ -104,6 +114,7 @@ extension LeaveGroupResponse {
 }
 
 extension LeaveGroupResponse.MemberResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -117,6 +128,7 @@ extension LeaveGroupResponse.MemberResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

@@ -19,6 +19,11 @@ public struct ListClientMetricsResourcesRequest: KafkaRequestMessage {
     ) {
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(unknownTaggedFields: [])
+    }
 }
 
 extension ListClientMetricsResourcesRequest {

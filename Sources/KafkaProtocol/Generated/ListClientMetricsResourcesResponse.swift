@@ -31,6 +31,11 @@ public struct ListClientMetricsResourcesResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each client metrics resource in the response.
     public struct ClientMetricsResource: KafkaStruct {
         /// The resource name.
@@ -45,6 +50,11 @@ public struct ListClientMetricsResourcesResponse: KafkaResponseMessage {
         ) {
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -76,11 +86,13 @@ extension ListClientMetricsResourcesResponse {
 }
 
 extension ListClientMetricsResourcesResponse.ClientMetricsResource {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ListClientMetricsResourcesResponse.ClientMetricsResource.Name")

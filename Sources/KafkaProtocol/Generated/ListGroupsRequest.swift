@@ -27,6 +27,11 @@ public struct ListGroupsRequest: KafkaRequestMessage {
         self.typesFilter = typesFilter
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(statesFilter: [])
+    }
 }
 
 extension ListGroupsRequest {

@@ -31,6 +31,11 @@ public struct ListGroupsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each group in the response.
     public struct ListedGroup: KafkaStruct {
         /// The group ID.
@@ -57,6 +62,11 @@ public struct ListGroupsResponse: KafkaResponseMessage {
             self.groupState = groupState
             self.groupType = groupType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
         }
     }
 }
@@ -101,6 +111,7 @@ extension ListGroupsResponse {
 }
 
 extension ListGroupsResponse.ListedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -119,6 +130,7 @@ extension ListGroupsResponse.ListedGroup {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -36,6 +36,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(replicaId: 0)
+    }
+
     /// Each topic in the request.
     public struct ListOffsetsTopic: KafkaStruct {
         /// The topic name.
@@ -54,6 +59,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -83,6 +93,11 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
             self.timestamp = timestamp
             self.maxNumOffsets = maxNumOffsets
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -136,6 +151,7 @@ extension ListOffsetsRequest {
 }
 
 extension ListOffsetsRequest.ListOffsetsTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -148,6 +164,7 @@ extension ListOffsetsRequest.ListOffsetsTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -161,6 +178,7 @@ extension ListOffsetsRequest.ListOffsetsTopic {
 }
 
 extension ListOffsetsRequest.ListOffsetsPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if version >= 1 && self.maxNumOffsets != 1 && KafkaEncoding.isStrict {
@@ -182,6 +200,7 @@ extension ListOffsetsRequest.ListOffsetsPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -27,6 +27,11 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic in the response.
     public struct ListOffsetsTopicResponse: KafkaStruct {
         /// The topic name
@@ -46,6 +51,11 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each partition in the response.
@@ -60,6 +70,7 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
         public var timestamp: Int64
         /// The returned offset.
         public var offset: Int64
+        /// The schema's `LeaderEpoch` field.
         public var leaderEpoch: Int32
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -81,6 +92,11 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
             self.offset = offset
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -123,6 +139,7 @@ extension ListOffsetsResponse {
 }
 
 extension ListOffsetsResponse.ListOffsetsTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -135,6 +152,7 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -148,6 +166,7 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
 }
 
 extension ListOffsetsResponse.ListOffsetsPartitionResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if version >= 1 && !self.oldStyleOffsets.isEmpty && KafkaEncoding.isStrict {
@@ -184,6 +203,7 @@ extension ListOffsetsResponse.ListOffsetsPartitionResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

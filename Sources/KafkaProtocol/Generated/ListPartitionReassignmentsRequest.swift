@@ -28,6 +28,11 @@ public struct ListPartitionReassignmentsRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(timeoutMs: 60000)
+    }
+
     /// The topics to list partition reassignments for, or null to list everything.
     public struct ListPartitionReassignmentsTopics: KafkaStruct {
         /// The topic name
@@ -46,6 +51,11 @@ public struct ListPartitionReassignmentsRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -75,12 +85,14 @@ extension ListPartitionReassignmentsRequest {
 }
 
 extension ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitionIndexes, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics.Name")

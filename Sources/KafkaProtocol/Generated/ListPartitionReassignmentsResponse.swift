@@ -35,6 +35,11 @@ public struct ListPartitionReassignmentsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The ongoing reassignments for each topic.
     public struct OngoingTopicReassignment: KafkaStruct {
         /// The topic name.
@@ -53,6 +58,11 @@ public struct ListPartitionReassignmentsResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -82,6 +92,11 @@ public struct ListPartitionReassignmentsResponse: KafkaResponseMessage {
             self.addingReplicas = addingReplicas
             self.removingReplicas = removingReplicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -115,12 +130,14 @@ extension ListPartitionReassignmentsResponse {
 }
 
 extension ListPartitionReassignmentsResponse.OngoingTopicReassignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "ListPartitionReassignmentsResponse.OngoingTopicReassignment.Name")
@@ -131,6 +148,7 @@ extension ListPartitionReassignmentsResponse.OngoingTopicReassignment {
 }
 
 extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         try buffer.writeKafkaArray(self.replicas, compact: true, version: version)
@@ -139,6 +157,7 @@ extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "ListPartitionReassignmentsResponse.OngoingPartitionReassignment.PartitionIndex")

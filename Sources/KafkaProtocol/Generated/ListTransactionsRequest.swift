@@ -31,6 +31,11 @@ public struct ListTransactionsRequest: KafkaRequestMessage {
         self.durationFilter = durationFilter
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(stateFilters: [])
+    }
 }
 
 extension ListTransactionsRequest {

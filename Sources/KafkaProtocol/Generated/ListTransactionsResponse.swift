@@ -11,9 +11,11 @@ public struct ListTransactionsResponse: KafkaResponseMessage {
 
     /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
     public var throttleTimeMs: Int32
+    /// The schema's `ErrorCode` field.
     public var errorCode: Int16
     /// Set of state filters provided in the request which were unknown to the transaction coordinator
     public var unknownStateFilters: [String]
+    /// The schema's `TransactionStates` field.
     public var transactionStates: [TransactionState]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -33,8 +35,16 @@ public struct ListTransactionsResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
+    /// A structure nested in `ListTransactionsResponse`.
     public struct TransactionState: KafkaStruct {
+        /// The schema's `TransactionalId` field.
         public var transactionalId: String
+        /// The schema's `ProducerId` field.
         public var producerId: Int64
         /// The current transaction state of the producer
         public var transactionState: String
@@ -52,6 +62,11 @@ public struct ListTransactionsResponse: KafkaResponseMessage {
             self.producerId = producerId
             self.transactionState = transactionState
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(transactionalId: "")
         }
     }
 }
@@ -85,6 +100,7 @@ extension ListTransactionsResponse {
 }
 
 extension ListTransactionsResponse.TransactionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.transactionalId, compact: true)
         buffer.writeInteger(self.producerId)
@@ -92,6 +108,7 @@ extension ListTransactionsResponse.TransactionState {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.transactionalId = try buffer.readKafkaString(compact: true, context: "ListTransactionsResponse.TransactionState.TransactionalId")

@@ -41,6 +41,11 @@ public struct MetadataRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(topics: [])
+    }
+
     /// The topics to fetch metadata for.
     public struct MetadataRequestTopic: KafkaStruct {
         /// The topic id.
@@ -59,6 +64,11 @@ public struct MetadataRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.name = name
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }
@@ -122,6 +132,7 @@ extension MetadataRequest {
 }
 
 extension MetadataRequest.MetadataRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -136,6 +147,7 @@ extension MetadataRequest.MetadataRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()

@@ -48,6 +48,11 @@ public struct MetadataResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// A list of brokers present in the cluster.
     public struct MetadataResponseBroker: KafkaStruct {
         /// The broker ID.
@@ -74,6 +79,11 @@ public struct MetadataResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 
@@ -111,6 +121,11 @@ public struct MetadataResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.topicAuthorizedOperations = topicAuthorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 
@@ -152,6 +167,11 @@ public struct MetadataResponse: KafkaResponseMessage {
             self.isrNodes = isrNodes
             self.offlineReplicas = offlineReplicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }
@@ -217,6 +237,7 @@ extension MetadataResponse {
 }
 
 extension MetadataResponse.MetadataResponseBroker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -233,6 +254,7 @@ extension MetadataResponse.MetadataResponseBroker {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -250,6 +272,7 @@ extension MetadataResponse.MetadataResponseBroker {
 }
 
 extension MetadataResponse.MetadataResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if version <= 7 && self.topicAuthorizedOperations != -2147483648 && KafkaEncoding.isStrict {
@@ -275,6 +298,7 @@ extension MetadataResponse.MetadataResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -298,6 +322,7 @@ extension MetadataResponse.MetadataResponseTopic {
 }
 
 extension MetadataResponse.MetadataResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -319,6 +344,7 @@ extension MetadataResponse.MetadataResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()

@@ -44,6 +44,11 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The topics to commit offsets for.
     public struct OffsetCommitRequestTopic: KafkaStruct {
         /// The topic name.
@@ -62,6 +67,11 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -95,6 +105,11 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
             self.commitTimestamp = commitTimestamp
             self.committedMetadata = committedMetadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -160,6 +175,7 @@ extension OffsetCommitRequest {
 }
 
 extension OffsetCommitRequest.OffsetCommitRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -172,6 +188,7 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()
@@ -185,6 +202,7 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
 }
 
 extension OffsetCommitRequest.OffsetCommitRequestPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if (((version <= 0) || (version >= 2)) && self.commitTimestamp != -1) && KafkaEncoding.isStrict {
@@ -207,6 +225,7 @@ extension OffsetCommitRequest.OffsetCommitRequestPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()

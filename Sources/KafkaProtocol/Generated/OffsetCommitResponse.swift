@@ -27,6 +27,11 @@ public struct OffsetCommitResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses for each topic.
     public struct OffsetCommitResponseTopic: KafkaStruct {
         /// The topic name.
@@ -45,6 +50,11 @@ public struct OffsetCommitResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -66,6 +76,11 @@ public struct OffsetCommitResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -108,6 +123,7 @@ extension OffsetCommitResponse {
 }
 
 extension OffsetCommitResponse.OffsetCommitResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -120,6 +136,7 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()
@@ -133,6 +150,7 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
 }
 
 extension OffsetCommitResponse.OffsetCommitResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 8
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -145,6 +163,7 @@ extension OffsetCommitResponse.OffsetCommitResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 8
         var value = Self()

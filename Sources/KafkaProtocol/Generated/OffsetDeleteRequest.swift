@@ -24,6 +24,11 @@ public struct OffsetDeleteRequest: KafkaRequestMessage {
         self.topics = topics
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The topics to delete offsets for
     public struct OffsetDeleteRequestTopic: KafkaStruct {
         /// The topic name.
@@ -39,6 +44,11 @@ public struct OffsetDeleteRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each partition to delete offsets for.
@@ -51,6 +61,11 @@ public struct OffsetDeleteRequest: KafkaRequestMessage {
             partitionIndex: Int32 = 0
         ) {
             self.partitionIndex = partitionIndex
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -78,11 +93,13 @@ extension OffsetDeleteRequest {
 }
 
 extension OffsetDeleteRequest.OffsetDeleteRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: false)
         try buffer.writeKafkaArray(self.partitions, compact: false, version: version)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: false, context: "OffsetDeleteRequest.OffsetDeleteRequestTopic.Name")
@@ -92,10 +109,12 @@ extension OffsetDeleteRequest.OffsetDeleteRequestTopic {
 }
 
 extension OffsetDeleteRequest.OffsetDeleteRequestPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "OffsetDeleteRequest.OffsetDeleteRequestPartition.PartitionIndex")

@@ -27,6 +27,11 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         self.topics = topics
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The responses for each topic.
     public struct OffsetDeleteResponseTopic: KafkaStruct {
         /// The topic name.
@@ -41,6 +46,11 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         ) {
             self.name = name
             self.partitions = partitions
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -58,6 +68,11 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         ) {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -87,11 +102,13 @@ extension OffsetDeleteResponse {
 }
 
 extension OffsetDeleteResponse.OffsetDeleteResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: false)
         try buffer.writeKafkaArray(self.partitions, compact: false, version: version)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: false, context: "OffsetDeleteResponse.OffsetDeleteResponseTopic.Name")
@@ -101,11 +118,13 @@ extension OffsetDeleteResponse.OffsetDeleteResponseTopic {
 }
 
 extension OffsetDeleteResponse.OffsetDeleteResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "OffsetDeleteResponse.OffsetDeleteResponsePartition.PartitionIndex")

@@ -36,6 +36,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// Each topic we would like to fetch offsets for, or null to fetch offsets for all topics.
     public struct OffsetFetchRequestTopic: KafkaStruct {
         /// The topic name.
@@ -54,6 +59,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -84,6 +94,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
+        }
     }
 
     /// Each topic we would like to fetch offsets for, or null to fetch offsets for all topics.
@@ -104,6 +119,11 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -174,6 +194,7 @@ extension OffsetFetchRequest {
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -186,6 +207,7 @@ extension OffsetFetchRequest.OffsetFetchRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -199,6 +221,7 @@ extension OffsetFetchRequest.OffsetFetchRequestTopic {
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.groupId, compact: true)
         if version >= 9 {
@@ -211,6 +234,7 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.groupId = try buffer.readKafkaString(compact: true, context: "OffsetFetchRequest.OffsetFetchRequestGroup.GroupId")
@@ -227,12 +251,14 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestTopics {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitionIndexes, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "OffsetFetchRequest.OffsetFetchRequestTopics.Name")

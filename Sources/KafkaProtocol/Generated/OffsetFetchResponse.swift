@@ -35,6 +35,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses per topic.
     public struct OffsetFetchResponseTopic: KafkaStruct {
         /// The topic name.
@@ -53,6 +58,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -87,6 +97,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// The responses per group id.
@@ -112,6 +127,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(groupId: "")
+        }
     }
 
     /// The responses per topic.
@@ -132,6 +152,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -165,6 +190,11 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             self.metadata = metadata
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -229,6 +259,7 @@ extension OffsetFetchResponse {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -241,6 +272,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -254,6 +286,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -271,6 +304,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -289,6 +323,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartition {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.groupId, compact: true)
         try buffer.writeKafkaArray(self.topics, compact: true, version: version)
@@ -296,6 +331,7 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.groupId = try buffer.readKafkaString(compact: true, context: "OffsetFetchResponse.OffsetFetchResponseGroup.GroupId")
@@ -307,12 +343,14 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseTopics {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "OffsetFetchResponse.OffsetFetchResponseTopics.Name")
@@ -323,6 +361,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopics {
 }
 
 extension OffsetFetchResponse.OffsetFetchResponsePartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.committedOffset)
@@ -332,6 +371,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartitions {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "OffsetFetchResponse.OffsetFetchResponsePartitions.PartitionIndex")

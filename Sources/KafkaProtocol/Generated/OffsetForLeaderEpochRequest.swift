@@ -28,6 +28,11 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(replicaId: -2)
+    }
+
     /// Each topic to get offsets for.
     public struct OffsetForLeaderTopic: KafkaStruct {
         /// The topic name.
@@ -46,6 +51,11 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -71,6 +81,11 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
             self.currentLeaderEpoch = currentLeaderEpoch
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
         }
     }
 }
@@ -113,6 +128,7 @@ extension OffsetForLeaderEpochRequest {
 }
 
 extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -125,6 +141,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -138,6 +155,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
 }
 
 extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -153,6 +171,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

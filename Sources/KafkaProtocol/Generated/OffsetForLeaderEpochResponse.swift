@@ -27,6 +27,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each topic we fetched offsets for.
     public struct OffsetForLeaderTopicResult: KafkaStruct {
         /// The topic name.
@@ -45,6 +50,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
             self.topic = topic
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topic: "")
         }
     }
 
@@ -74,6 +84,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
             self.leaderEpoch = leaderEpoch
             self.endOffset = endOffset
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
         }
     }
 }
@@ -116,6 +131,7 @@ extension OffsetForLeaderEpochResponse {
 }
 
 extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -128,6 +144,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()
@@ -141,6 +158,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
 }
 
 extension OffsetForLeaderEpochResponse.EpochEndOffset {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -157,6 +175,7 @@ extension OffsetForLeaderEpochResponse.EpochEndOffset {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

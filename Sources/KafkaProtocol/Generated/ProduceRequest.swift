@@ -36,6 +36,11 @@ public struct ProduceRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: nil)
+    }
+
     /// Each topic to produce to.
     public struct TopicProduceData: KafkaStruct {
         /// The topic name.
@@ -54,6 +59,11 @@ public struct ProduceRequest: KafkaRequestMessage {
             self.name = name
             self.partitionData = partitionData
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -75,6 +85,11 @@ public struct ProduceRequest: KafkaRequestMessage {
             self.index = index
             self.records = records
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(index: 0)
         }
     }
 }
@@ -124,6 +139,7 @@ extension ProduceRequest {
 }
 
 extension ProduceRequest.TopicProduceData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -136,6 +152,7 @@ extension ProduceRequest.TopicProduceData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -149,6 +166,7 @@ extension ProduceRequest.TopicProduceData {
 }
 
 extension ProduceRequest.PartitionProduceData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -161,6 +179,7 @@ extension ProduceRequest.PartitionProduceData {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()

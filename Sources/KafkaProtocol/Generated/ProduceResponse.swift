@@ -31,6 +31,11 @@ public struct ProduceResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(responses: [])
+    }
+
     /// Each produce response
     public struct TopicProduceResponse: KafkaStruct {
         /// The topic name
@@ -50,6 +55,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.partitionResponses = partitionResponses
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each partition that we produced to within the topic.
@@ -68,6 +78,7 @@ public struct ProduceResponse: KafkaResponseMessage {
         public var recordErrors: [BatchIndexAndErrorMessage]
         /// The global error message summarizing the common root cause of the records that caused the batch to be dropped
         public var errorMessage: String?
+        /// The schema's `CurrentLeader` field.
         public var currentLeader: LeaderIdAndEpoch
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -94,6 +105,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.currentLeader = currentLeader
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(index: 0)
+        }
     }
 
     /// The batch indices of records that caused the batch to be dropped
@@ -115,8 +131,14 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.batchIndexErrorMessage = batchIndexErrorMessage
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(batchIndex: 0)
+        }
     }
 
+    /// A structure nested in `ProduceResponse`.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -134,6 +156,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: -1)
         }
     }
 
@@ -163,6 +190,11 @@ public struct ProduceResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -227,6 +259,7 @@ extension ProduceResponse {
 }
 
 extension ProduceResponse.TopicProduceResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -239,6 +272,7 @@ extension ProduceResponse.TopicProduceResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -252,6 +286,7 @@ extension ProduceResponse.TopicProduceResponse {
 }
 
 extension ProduceResponse.PartitionProduceResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if version <= 9 && self.currentLeader != ProduceResponse.LeaderIdAndEpoch() && KafkaEncoding.isStrict {
@@ -286,6 +321,7 @@ extension ProduceResponse.PartitionProduceResponse {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -325,6 +361,7 @@ extension ProduceResponse.PartitionProduceResponse {
 }
 
 extension ProduceResponse.BatchIndexAndErrorMessage {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 9
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -337,6 +374,7 @@ extension ProduceResponse.BatchIndexAndErrorMessage {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 9
         var value = Self()
@@ -350,12 +388,14 @@ extension ProduceResponse.BatchIndexAndErrorMessage {
 }
 
 extension ProduceResponse.LeaderIdAndEpoch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "ProduceResponse.LeaderIdAndEpoch.LeaderId")
@@ -366,6 +406,7 @@ extension ProduceResponse.LeaderIdAndEpoch {
 }
 
 extension ProduceResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -374,6 +415,7 @@ extension ProduceResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "ProduceResponse.NodeEndpoint.NodeId")

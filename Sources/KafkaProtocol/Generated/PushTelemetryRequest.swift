@@ -44,6 +44,11 @@ public struct PushTelemetryRequest: KafkaRequestMessage {
         self.metrics = metrics
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clientInstanceId: UUID.kafkaZero)
+    }
 }
 
 extension PushTelemetryRequest {

@@ -28,6 +28,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(results: [])
+    }
+
     /// The read results
     public struct ReadStateResult: KafkaStruct {
         /// The topic identifier
@@ -47,6 +52,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     /// The results for the partitions.
@@ -61,6 +71,7 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
         public var stateEpoch: Int32
         /// The share-partition start offset, which can be -1 if it is not yet initialized.
         public var startOffset: Int64
+        /// The schema's `StateBatches` field.
         public var stateBatches: [StateBatch]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -83,8 +94,14 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
             self.stateBatches = stateBatches
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
+    /// A structure nested in `ReadShareGroupStateResponse`.
     public struct StateBatch: KafkaStruct {
         /// The base offset of this state batch.
         public var firstOffset: Int64
@@ -110,6 +127,11 @@ public struct ReadShareGroupStateResponse: KafkaResponseMessage {
             self.deliveryState = deliveryState
             self.deliveryCount = deliveryCount
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 }
@@ -137,12 +159,14 @@ extension ReadShareGroupStateResponse {
 }
 
 extension ReadShareGroupStateResponse.ReadStateResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ReadShareGroupStateResponse.ReadStateResult.TopicId")
@@ -153,6 +177,7 @@ extension ReadShareGroupStateResponse.ReadStateResult {
 }
 
 extension ReadShareGroupStateResponse.PartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.errorCode)
@@ -163,6 +188,7 @@ extension ReadShareGroupStateResponse.PartitionResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "ReadShareGroupStateResponse.PartitionResult.Partition")
@@ -177,6 +203,7 @@ extension ReadShareGroupStateResponse.PartitionResult {
 }
 
 extension ReadShareGroupStateResponse.StateBatch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -185,6 +212,7 @@ extension ReadShareGroupStateResponse.StateBatch {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "ReadShareGroupStateResponse.StateBatch.FirstOffset")

@@ -28,6 +28,11 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(results: [])
+    }
+
     /// The read results
     public struct ReadStateSummaryResult: KafkaStruct {
         /// The topic identifier
@@ -46,6 +51,11 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -80,6 +90,11 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponseMessage {
             self.startOffset = startOffset
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 }
 
@@ -106,12 +121,14 @@ extension ReadShareGroupStateSummaryResponse {
 }
 
 extension ReadShareGroupStateSummaryResponse.ReadStateSummaryResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ReadShareGroupStateSummaryResponse.ReadStateSummaryResult.TopicId")
@@ -122,6 +139,7 @@ extension ReadShareGroupStateSummaryResponse.ReadStateSummaryResult {
 }
 
 extension ReadShareGroupStateSummaryResponse.PartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.errorCode)
@@ -131,6 +149,7 @@ extension ReadShareGroupStateSummaryResponse.PartitionResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "ReadShareGroupStateSummaryResponse.PartitionResult.Partition")

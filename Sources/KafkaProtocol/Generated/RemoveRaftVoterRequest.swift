@@ -15,6 +15,7 @@ public struct RemoveRaftVoterRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...0
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
     /// The replica id of the voter getting removed from the topic partition
     public var voterId: Int32
@@ -34,6 +35,11 @@ public struct RemoveRaftVoterRequest: KafkaRequestMessage {
         self.voterId = voterId
         self.voterDirectoryId = voterDirectoryId
         self.unknownTaggedFields = unknownTaggedFields
+    }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: "")
     }
 }
 

@@ -30,6 +30,11 @@ public struct RemoveRaftVoterResponse: KafkaResponseMessage {
         self.errorMessage = errorMessage
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension RemoveRaftVoterResponse {

@@ -27,6 +27,11 @@ public struct RenewDelegationTokenRequest: KafkaRequestMessage {
         self.renewPeriodMs = renewPeriodMs
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(hmac: ByteBuffer())
+    }
 }
 
 extension RenewDelegationTokenRequest {

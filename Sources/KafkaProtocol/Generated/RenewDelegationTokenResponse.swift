@@ -30,6 +30,11 @@ public struct RenewDelegationTokenResponse: KafkaResponseMessage {
         self.throttleTimeMs = throttleTimeMs
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
 }
 
 extension RenewDelegationTokenResponse {

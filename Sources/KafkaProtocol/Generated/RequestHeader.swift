@@ -33,6 +33,11 @@ public struct RequestHeader: KafkaMessage {
         self.clientId = clientId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(requestApiKey: 0)
+    }
 }
 
 extension RequestHeader {

@@ -21,6 +21,11 @@ public struct ResponseHeader: KafkaMessage {
         self.correlationId = correlationId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(correlationId: 0)
+    }
 }
 
 extension ResponseHeader {

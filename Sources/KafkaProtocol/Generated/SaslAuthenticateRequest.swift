@@ -23,6 +23,11 @@ public struct SaslAuthenticateRequest: KafkaRequestMessage {
         self.authBytes = authBytes
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(authBytes: ByteBuffer())
+    }
 }
 
 extension SaslAuthenticateRequest {

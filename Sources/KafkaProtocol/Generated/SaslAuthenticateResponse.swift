@@ -34,6 +34,11 @@ public struct SaslAuthenticateResponse: KafkaResponseMessage {
         self.sessionLifetimeMs = sessionLifetimeMs
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
 }
 
 extension SaslAuthenticateResponse {

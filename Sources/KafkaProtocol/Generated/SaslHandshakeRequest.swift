@@ -19,6 +19,11 @@ public struct SaslHandshakeRequest: KafkaRequestMessage {
     ) {
         self.mechanism = mechanism
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(mechanism: "")
+    }
 }
 
 extension SaslHandshakeRequest {

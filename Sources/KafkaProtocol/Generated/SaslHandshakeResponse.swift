@@ -22,6 +22,11 @@ public struct SaslHandshakeResponse: KafkaResponseMessage {
         self.errorCode = errorCode
         self.mechanisms = mechanisms
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
 }
 
 extension SaslHandshakeResponse {

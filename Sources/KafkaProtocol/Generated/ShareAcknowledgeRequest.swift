@@ -41,6 +41,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: nil)
+    }
+
     /// The topics containing records to acknowledge.
     public struct AcknowledgeTopic: KafkaStruct {
         /// The unique topic ID.
@@ -59,6 +64,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -80,6 +90,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
             self.partitionIndex = partitionIndex
             self.acknowledgementBatches = acknowledgementBatches
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 
@@ -105,6 +120,11 @@ public struct ShareAcknowledgeRequest: KafkaRequestMessage {
             self.lastOffset = lastOffset
             self.acknowledgeTypes = acknowledgeTypes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 }
@@ -138,12 +158,14 @@ extension ShareAcknowledgeRequest {
 }
 
 extension ShareAcknowledgeRequest.AcknowledgeTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareAcknowledgeRequest.AcknowledgeTopic.TopicId")
@@ -154,12 +176,14 @@ extension ShareAcknowledgeRequest.AcknowledgeTopic {
 }
 
 extension ShareAcknowledgeRequest.AcknowledgePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         try buffer.writeKafkaArray(self.acknowledgementBatches, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "ShareAcknowledgeRequest.AcknowledgePartition.PartitionIndex")
@@ -170,6 +194,7 @@ extension ShareAcknowledgeRequest.AcknowledgePartition {
 }
 
 extension ShareAcknowledgeRequest.AcknowledgementBatch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -177,6 +202,7 @@ extension ShareAcknowledgeRequest.AcknowledgementBatch {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "ShareAcknowledgeRequest.AcknowledgementBatch.FirstOffset")

@@ -44,6 +44,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The response topics.
     public struct ShareAcknowledgeTopicResponse: KafkaStruct {
         /// The unique topic ID.
@@ -63,6 +68,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     /// The topic partitions.
@@ -73,6 +83,7 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
         public var errorCode: Int16
         /// The error message, or null if there was no error.
         public var errorMessage: String?
+        /// The schema's `CurrentLeader` field.
         public var currentLeader: LeaderIdAndEpoch
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -91,8 +102,14 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.currentLeader = currentLeader
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
+    /// A structure nested in `ShareAcknowledgeResponse`.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -110,6 +127,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: 0)
         }
     }
 
@@ -139,6 +161,11 @@ public struct ShareAcknowledgeResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -174,12 +201,14 @@ extension ShareAcknowledgeResponse {
 }
 
 extension ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse.TopicId")
@@ -190,6 +219,7 @@ extension ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse {
 }
 
 extension ShareAcknowledgeResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -198,6 +228,7 @@ extension ShareAcknowledgeResponse.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "ShareAcknowledgeResponse.PartitionData.PartitionIndex")
@@ -210,12 +241,14 @@ extension ShareAcknowledgeResponse.PartitionData {
 }
 
 extension ShareAcknowledgeResponse.LeaderIdAndEpoch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "ShareAcknowledgeResponse.LeaderIdAndEpoch.LeaderId")
@@ -226,6 +259,7 @@ extension ShareAcknowledgeResponse.LeaderIdAndEpoch {
 }
 
 extension ShareAcknowledgeResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -234,6 +268,7 @@ extension ShareAcknowledgeResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "ShareAcknowledgeResponse.NodeEndpoint.NodeId")

@@ -57,6 +57,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: nil)
+    }
+
     /// The topics to fetch.
     public struct FetchTopic: KafkaStruct {
         /// The unique topic ID.
@@ -75,6 +80,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 
@@ -101,6 +111,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.acknowledgementBatches = acknowledgementBatches
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Record batches to acknowledge.
@@ -126,6 +141,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.acknowledgeTypes = acknowledgeTypes
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
+        }
     }
 
     /// The partitions to remove from this share session.
@@ -146,6 +166,11 @@ public struct ShareFetchRequest: KafkaRequestMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }
@@ -187,12 +212,14 @@ extension ShareFetchRequest {
 }
 
 extension ShareFetchRequest.FetchTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareFetchRequest.FetchTopic.TopicId")
@@ -203,6 +230,7 @@ extension ShareFetchRequest.FetchTopic {
 }
 
 extension ShareFetchRequest.FetchPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.partitionMaxBytes)
@@ -210,6 +238,7 @@ extension ShareFetchRequest.FetchPartition {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "ShareFetchRequest.FetchPartition.PartitionIndex")
@@ -221,6 +250,7 @@ extension ShareFetchRequest.FetchPartition {
 }
 
 extension ShareFetchRequest.AcknowledgementBatch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -228,6 +258,7 @@ extension ShareFetchRequest.AcknowledgementBatch {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "ShareFetchRequest.AcknowledgementBatch.FirstOffset")
@@ -239,12 +270,14 @@ extension ShareFetchRequest.AcknowledgementBatch {
 }
 
 extension ShareFetchRequest.ForgottenTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareFetchRequest.ForgottenTopic.TopicId")

@@ -44,6 +44,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The response topics.
     public struct ShareFetchableTopicResponse: KafkaStruct {
         /// The unique topic ID.
@@ -63,6 +68,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     /// The topic partitions.
@@ -77,6 +87,7 @@ public struct ShareFetchResponse: KafkaResponseMessage {
         public var acknowledgeErrorCode: Int16
         /// The acknowledge error message, or null if there was no acknowledge error.
         public var acknowledgeErrorMessage: String?
+        /// The schema's `CurrentLeader` field.
         public var currentLeader: LeaderIdAndEpoch
         /// The record data.
         public var records: ByteBuffer?
@@ -107,8 +118,14 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.acquiredRecords = acquiredRecords
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
+    /// A structure nested in `ShareFetchResponse`.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -126,6 +143,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.leaderId = leaderId
             self.leaderEpoch = leaderEpoch
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: 0)
         }
     }
 
@@ -151,6 +173,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.lastOffset = lastOffset
             self.deliveryCount = deliveryCount
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 
@@ -180,6 +207,11 @@ public struct ShareFetchResponse: KafkaResponseMessage {
             self.port = port
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -215,12 +247,14 @@ extension ShareFetchResponse {
 }
 
 extension ShareFetchResponse.ShareFetchableTopicResponse {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareFetchResponse.ShareFetchableTopicResponse.TopicId")
@@ -231,6 +265,7 @@ extension ShareFetchResponse.ShareFetchableTopicResponse {
 }
 
 extension ShareFetchResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -243,6 +278,7 @@ extension ShareFetchResponse.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "ShareFetchResponse.PartitionData.PartitionIndex")
@@ -259,12 +295,14 @@ extension ShareFetchResponse.PartitionData {
 }
 
 extension ShareFetchResponse.LeaderIdAndEpoch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "ShareFetchResponse.LeaderIdAndEpoch.LeaderId")
@@ -275,6 +313,7 @@ extension ShareFetchResponse.LeaderIdAndEpoch {
 }
 
 extension ShareFetchResponse.AcquiredRecords {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -282,6 +321,7 @@ extension ShareFetchResponse.AcquiredRecords {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "ShareFetchResponse.AcquiredRecords.FirstOffset")
@@ -293,6 +333,7 @@ extension ShareFetchResponse.AcquiredRecords {
 }
 
 extension ShareFetchResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -301,6 +342,7 @@ extension ShareFetchResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "ShareFetchResponse.NodeEndpoint.NodeId")

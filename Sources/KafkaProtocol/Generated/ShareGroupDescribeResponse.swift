@@ -32,6 +32,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Each described group.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
@@ -79,6 +84,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             self.authorizedOperations = authorizedOperations
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(errorCode: 0)
+        }
     }
 
     /// The members.
@@ -120,8 +130,14 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             self.assignment = assignment
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
+        }
     }
 
+    /// A structure shared by several fields of `ShareGroupDescribeResponse`.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: UUID
@@ -144,8 +160,14 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
+    /// A structure shared by several fields of `ShareGroupDescribeResponse`.
     public struct Assignment: KafkaStruct {
         /// The assigned topic-partitions to the member.
         public var topicPartitions: [TopicPartitions]
@@ -159,6 +181,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
         ) {
             self.topicPartitions = topicPartitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicPartitions: [])
         }
     }
 }
@@ -188,6 +215,7 @@ extension ShareGroupDescribeResponse {
 }
 
 extension ShareGroupDescribeResponse.DescribedGroup {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.errorCode)
         try buffer.writeKafkaNullableString(self.errorMessage, compact: true, nullable: true, context: "ShareGroupDescribeResponse.DescribedGroup.ErrorMessage")
@@ -201,6 +229,7 @@ extension ShareGroupDescribeResponse.DescribedGroup {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.errorCode = try buffer.readKafkaInteger(context: "ShareGroupDescribeResponse.DescribedGroup.ErrorCode")
@@ -218,6 +247,7 @@ extension ShareGroupDescribeResponse.DescribedGroup {
 }
 
 extension ShareGroupDescribeResponse.Member {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.memberId, compact: true)
         try buffer.writeKafkaNullableString(self.rackId, compact: true, nullable: true, context: "ShareGroupDescribeResponse.Member.RackId")
@@ -229,6 +259,7 @@ extension ShareGroupDescribeResponse.Member {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.memberId = try buffer.readKafkaString(compact: true, context: "ShareGroupDescribeResponse.Member.MemberId")
@@ -244,6 +275,7 @@ extension ShareGroupDescribeResponse.Member {
 }
 
 extension ShareGroupDescribeResponse.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaString(self.topicName, compact: true)
@@ -251,6 +283,7 @@ extension ShareGroupDescribeResponse.TopicPartitions {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareGroupDescribeResponse.TopicPartitions.TopicId")
@@ -262,11 +295,13 @@ extension ShareGroupDescribeResponse.TopicPartitions {
 }
 
 extension ShareGroupDescribeResponse.Assignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaArray(self.topicPartitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicPartitions = try buffer.readKafkaArray(compact: true, version: version, context: "ShareGroupDescribeResponse.Assignment.TopicPartitions")

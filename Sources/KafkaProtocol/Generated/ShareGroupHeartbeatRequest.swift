@@ -39,6 +39,11 @@ public struct ShareGroupHeartbeatRequest: KafkaRequestMessage {
         self.subscribedTopicNames = subscribedTopicNames
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
 }
 
 extension ShareGroupHeartbeatRequest {

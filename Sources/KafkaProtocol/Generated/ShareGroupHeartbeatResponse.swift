@@ -52,6 +52,11 @@ public struct ShareGroupHeartbeatResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// null if not provided; the assignment otherwise.
     public struct Assignment: KafkaStruct {
         /// The partitions assigned to the member.
@@ -67,8 +72,14 @@ public struct ShareGroupHeartbeatResponse: KafkaResponseMessage {
             self.topicPartitions = topicPartitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicPartitions: [])
+        }
     }
 
+    /// A structure shared by several fields of `ShareGroupHeartbeatResponse`.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: UUID
@@ -86,6 +97,11 @@ public struct ShareGroupHeartbeatResponse: KafkaResponseMessage {
             self.topicId = topicId
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
         }
     }
 }
@@ -125,11 +141,13 @@ extension ShareGroupHeartbeatResponse {
 }
 
 extension ShareGroupHeartbeatResponse.Assignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaArray(self.topicPartitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicPartitions = try buffer.readKafkaArray(compact: true, version: version, context: "ShareGroupHeartbeatResponse.Assignment.TopicPartitions")
@@ -139,12 +157,14 @@ extension ShareGroupHeartbeatResponse.Assignment {
 }
 
 extension ShareGroupHeartbeatResponse.TopicPartitions {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "ShareGroupHeartbeatResponse.TopicPartitions.TopicId")

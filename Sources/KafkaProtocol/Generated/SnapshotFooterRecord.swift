@@ -21,6 +21,11 @@ public struct SnapshotFooterRecord: KafkaMessage {
         self.version = version
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
 }
 
 extension SnapshotFooterRecord {

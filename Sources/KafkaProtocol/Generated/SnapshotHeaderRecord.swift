@@ -25,6 +25,11 @@ public struct SnapshotHeaderRecord: KafkaMessage {
         self.lastContainedLogTimestamp = lastContainedLogTimestamp
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
 }
 
 extension SnapshotHeaderRecord {

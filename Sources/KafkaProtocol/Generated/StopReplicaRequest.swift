@@ -52,6 +52,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// The partitions to stop.
     public struct StopReplicaPartitionV0: KafkaStruct {
         /// The topic name.
@@ -66,6 +71,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
         ) {
             self.topicName = topicName
             self.partitionIndex = partitionIndex
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -88,6 +98,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// Each topic.
@@ -108,6 +123,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
             self.topicName = topicName
             self.partitionStates = partitionStates
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 
@@ -133,6 +153,11 @@ public struct StopReplicaRequest: KafkaRequestMessage {
             self.leaderEpoch = leaderEpoch
             self.deletePartition = deletePartition
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -222,11 +247,13 @@ extension StopReplicaRequest {
 }
 
 extension StopReplicaRequest.StopReplicaPartitionV0 {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: false)
         buffer.writeInteger(self.partitionIndex)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: false, context: "StopReplicaRequest.StopReplicaPartitionV0.TopicName")
@@ -236,6 +263,7 @@ extension StopReplicaRequest.StopReplicaPartitionV0 {
 }
 
 extension StopReplicaRequest.StopReplicaTopicV1 {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -248,6 +276,7 @@ extension StopReplicaRequest.StopReplicaTopicV1 {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()
@@ -261,12 +290,14 @@ extension StopReplicaRequest.StopReplicaTopicV1 {
 }
 
 extension StopReplicaRequest.StopReplicaTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         try buffer.writeKafkaArray(self.partitionStates, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "StopReplicaRequest.StopReplicaTopicState.TopicName")
@@ -277,6 +308,7 @@ extension StopReplicaRequest.StopReplicaTopicState {
 }
 
 extension StopReplicaRequest.StopReplicaPartitionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.leaderEpoch)
@@ -284,6 +316,7 @@ extension StopReplicaRequest.StopReplicaPartitionState {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "StopReplicaRequest.StopReplicaPartitionState.PartitionIndex")

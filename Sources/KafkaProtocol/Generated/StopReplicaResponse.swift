@@ -27,6 +27,11 @@ public struct StopReplicaResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
     /// The responses for each partition.
     public struct StopReplicaPartitionError: KafkaStruct {
         /// The topic name.
@@ -49,6 +54,11 @@ public struct StopReplicaResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -87,6 +97,7 @@ extension StopReplicaResponse {
 }
 
 extension StopReplicaResponse.StopReplicaPartitionError {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 2
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -100,6 +111,7 @@ extension StopReplicaResponse.StopReplicaPartitionError {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 2
         var value = Self()

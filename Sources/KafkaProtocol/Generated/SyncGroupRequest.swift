@@ -48,6 +48,11 @@ public struct SyncGroupRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// Each assignment.
     public struct SyncGroupRequestAssignment: KafkaStruct {
         /// The ID of the member to assign.
@@ -66,6 +71,11 @@ public struct SyncGroupRequest: KafkaRequestMessage {
             self.memberId = memberId
             self.assignment = assignment
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(memberId: "")
         }
     }
 }
@@ -129,6 +139,7 @@ extension SyncGroupRequest {
 }
 
 extension SyncGroupRequest.SyncGroupRequestAssignment {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 4
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -141,6 +152,7 @@ extension SyncGroupRequest.SyncGroupRequestAssignment {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 4
         var value = Self()

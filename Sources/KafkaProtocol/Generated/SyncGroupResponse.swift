@@ -38,6 +38,11 @@ public struct SyncGroupResponse: KafkaResponseMessage {
         self.assignment = assignment
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
 }
 
 extension SyncGroupResponse {

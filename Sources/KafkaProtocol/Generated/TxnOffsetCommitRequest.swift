@@ -52,6 +52,11 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(transactionalId: "")
+    }
+
     /// Each topic that we want to commit offsets for.
     public struct TxnOffsetCommitRequestTopic: KafkaStruct {
         /// The topic name.
@@ -70,6 +75,11 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -99,6 +109,11 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
             self.committedLeaderEpoch = committedLeaderEpoch
             self.committedMetadata = committedMetadata
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -170,6 +185,7 @@ extension TxnOffsetCommitRequest {
 }
 
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -182,6 +198,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -195,6 +212,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
 }
 
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -211,6 +229,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -27,6 +27,11 @@ public struct TxnOffsetCommitResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// The responses for each topic.
     public struct TxnOffsetCommitResponseTopic: KafkaStruct {
         /// The topic name.
@@ -45,6 +50,11 @@ public struct TxnOffsetCommitResponse: KafkaResponseMessage {
             self.name = name
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 
@@ -66,6 +76,11 @@ public struct TxnOffsetCommitResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -104,6 +119,7 @@ extension TxnOffsetCommitResponse {
 }
 
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -116,6 +132,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()
@@ -129,6 +146,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
 }
 
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 3
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -141,6 +159,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 3
         var value = Self()

@@ -23,6 +23,11 @@ public struct UnregisterBrokerRequest: KafkaRequestMessage {
         self.brokerId = brokerId
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(brokerId: 0)
+    }
 }
 
 extension UnregisterBrokerRequest {

@@ -32,6 +32,11 @@ public struct UpdateFeaturesRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(timeoutMs: 60000)
+    }
+
     /// The list of updates to finalized features.
     public struct FeatureUpdateKey: KafkaStruct {
         /// The name of the finalized feature to be updated.
@@ -58,6 +63,11 @@ public struct UpdateFeaturesRequest: KafkaRequestMessage {
             self.allowDowngrade = allowDowngrade
             self.upgradeType = upgradeType
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(feature: "")
         }
     }
 }
@@ -96,6 +106,7 @@ extension UpdateFeaturesRequest {
 }
 
 extension UpdateFeaturesRequest.FeatureUpdateKey {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         if version >= 1 && self.allowDowngrade && KafkaEncoding.isStrict {
             throw KafkaProtocolError.fieldNotSupported(message: "UpdateFeaturesRequest", field: "FeatureUpdateKey.AllowDowngrade", version: version)
@@ -114,6 +125,7 @@ extension UpdateFeaturesRequest.FeatureUpdateKey {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.feature = try buffer.readKafkaString(compact: true, context: "UpdateFeaturesRequest.FeatureUpdateKey.Feature")

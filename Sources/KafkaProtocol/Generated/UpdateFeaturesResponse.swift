@@ -35,6 +35,11 @@ public struct UpdateFeaturesResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
     /// Results for each feature update.
     public struct UpdatableFeatureResult: KafkaStruct {
         /// The name of the finalized feature.
@@ -57,6 +62,11 @@ public struct UpdateFeaturesResponse: KafkaResponseMessage {
             self.errorCode = errorCode
             self.errorMessage = errorMessage
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(feature: "")
         }
     }
 }
@@ -94,6 +104,7 @@ extension UpdateFeaturesResponse {
 }
 
 extension UpdateFeaturesResponse.UpdatableFeatureResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.feature, compact: true)
         buffer.writeInteger(self.errorCode)
@@ -101,6 +112,7 @@ extension UpdateFeaturesResponse.UpdatableFeatureResult {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.feature = try buffer.readKafkaString(compact: true, context: "UpdateFeaturesResponse.UpdatableFeatureResult.Feature")

@@ -29,6 +29,7 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
     public var ungroupedPartitionStates: [UpdateMetadataPartitionState]
     /// In newer versions of this RPC, each topic that we would like to update.
     public var topicStates: [UpdateMetadataTopicState]
+    /// The schema's `LiveBrokers` field.
     public var liveBrokers: [UpdateMetadataBroker]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -56,6 +57,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(controllerId: 0)
+    }
+
     /// In newer versions of this RPC, each topic that we would like to update.
     public struct UpdateMetadataTopicState: KafkaStruct {
         /// The topic name.
@@ -79,8 +85,14 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.partitionStates = partitionStates
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `UpdateMetadataRequest`.
     public struct UpdateMetadataBroker: KafkaStruct {
         /// The broker id.
         public var id: Int32
@@ -111,6 +123,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.rack = rack
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(id: 0)
+        }
     }
 
     /// The broker endpoints.
@@ -140,8 +157,14 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.securityProtocol = securityProtocol
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(port: 0)
+        }
     }
 
+    /// A structure shared by several fields of `UpdateMetadataRequest`.
     public struct UpdateMetadataPartitionState: KafkaStruct {
         /// In older versions of this RPC, the topic name.
         public var topicName: String
@@ -187,6 +210,11 @@ public struct UpdateMetadataRequest: KafkaRequestMessage {
             self.replicas = replicas
             self.offlineReplicas = offlineReplicas
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
         }
     }
 }
@@ -282,6 +310,7 @@ extension UpdateMetadataRequest {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataTopicState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -297,6 +326,7 @@ extension UpdateMetadataRequest.UpdateMetadataTopicState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -313,6 +343,7 @@ extension UpdateMetadataRequest.UpdateMetadataTopicState {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataBroker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -336,6 +367,7 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -360,6 +392,7 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -376,6 +409,7 @@ extension UpdateMetadataRequest.UpdateMetadataEndpoint {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()
@@ -393,6 +427,7 @@ extension UpdateMetadataRequest.UpdateMetadataEndpoint {
 }
 
 extension UpdateMetadataRequest.UpdateMetadataPartitionState {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 6
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -416,6 +451,7 @@ extension UpdateMetadataRequest.UpdateMetadataPartitionState {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 6
         var value = Self()

@@ -22,6 +22,11 @@ public struct UpdateMetadataResponse: KafkaResponseMessage {
         self.errorCode = errorCode
         self.unknownTaggedFields = unknownTaggedFields
     }
+
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
 }
 
 extension UpdateMetadataResponse {

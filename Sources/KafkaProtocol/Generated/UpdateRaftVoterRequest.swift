@@ -15,6 +15,7 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...0
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
     /// The current leader epoch of the partition, -1 for unknown leader epoch
     public var currentLeaderEpoch: Int32
@@ -48,6 +49,11 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: "")
+    }
+
     /// The endpoint that can be used to communicate with the leader
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
@@ -71,6 +77,11 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The range of versions of the protocol that the replica supports
@@ -91,6 +102,11 @@ public struct UpdateRaftVoterRequest: KafkaRequestMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(minSupportedVersion: 0)
         }
     }
 }
@@ -128,6 +144,7 @@ extension UpdateRaftVoterRequest {
 }
 
 extension UpdateRaftVoterRequest.Listener {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -135,6 +152,7 @@ extension UpdateRaftVoterRequest.Listener {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "UpdateRaftVoterRequest.Listener.Name")
@@ -146,12 +164,14 @@ extension UpdateRaftVoterRequest.Listener {
 }
 
 extension UpdateRaftVoterRequest.KRaftVersionFeature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.minSupportedVersion)
         buffer.writeInteger(self.maxSupportedVersion)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.minSupportedVersion = try buffer.readKafkaInteger(context: "UpdateRaftVoterRequest.KRaftVersionFeature.MinSupportedVersion")

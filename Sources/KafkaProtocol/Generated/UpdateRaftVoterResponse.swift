@@ -13,6 +13,7 @@ public struct UpdateRaftVoterResponse: KafkaResponseMessage {
     public var throttleTimeMs: Int32
     /// The error code, or 0 if there was no error
     public var errorCode: Int16
+    /// The schema's `CurrentLeader` field.
     public var currentLeader: CurrentLeader
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -30,6 +31,12 @@ public struct UpdateRaftVoterResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(throttleTimeMs: 0)
+    }
+
+    /// A structure nested in `UpdateRaftVoterResponse`.
     public struct CurrentLeader: KafkaStruct {
         /// The replica id of the current leader or -1 if the leader is unknown
         public var leaderId: Int32
@@ -55,6 +62,11 @@ public struct UpdateRaftVoterResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(leaderId: -1)
         }
     }
 }
@@ -103,6 +115,7 @@ extension UpdateRaftVoterResponse {
 }
 
 extension UpdateRaftVoterResponse.CurrentLeader {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.leaderId)
         buffer.writeInteger(self.leaderEpoch)
@@ -111,6 +124,7 @@ extension UpdateRaftVoterResponse.CurrentLeader {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.leaderId = try buffer.readKafkaInteger(context: "UpdateRaftVoterResponse.CurrentLeader.LeaderId")

@@ -15,9 +15,11 @@ public struct VoteRequest: KafkaRequestMessage {
     public static let validVersions: ClosedRange<Int16> = 0...1
     public static let firstFlexibleVersion: Int16? = 0
 
+    /// The schema's `ClusterId` field.
     public var clusterId: String?
     /// The replica id of the voter receiving the request
     public var voterId: Int32
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -35,9 +37,16 @@ public struct VoteRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(clusterId: nil)
+    }
+
+    /// A structure nested in `VoteRequest`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -52,8 +61,14 @@ public struct VoteRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `VoteRequest`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
@@ -92,6 +107,11 @@ public struct VoteRequest: KafkaRequestMessage {
             self.lastOffset = lastOffset
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 }
 
@@ -126,12 +146,14 @@ extension VoteRequest {
 }
 
 extension VoteRequest.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "VoteRequest.TopicData.TopicName")
@@ -142,6 +164,7 @@ extension VoteRequest.TopicData {
 }
 
 extension VoteRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.candidateEpoch)
@@ -157,6 +180,7 @@ extension VoteRequest.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "VoteRequest.PartitionData.PartitionIndex")

@@ -11,6 +11,7 @@ public struct VoteResponse: KafkaResponseMessage {
 
     /// The top level error code.
     public var errorCode: Int16
+    /// The schema's `Topics` field.
     public var topics: [TopicData]
     /// Endpoints for all current-leaders enumerated in PartitionData
     public var nodeEndpoints: [NodeEndpoint]
@@ -30,9 +31,16 @@ public struct VoteResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(errorCode: 0)
+    }
+
+    /// A structure nested in `VoteResponse`.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String
+        /// The schema's `Partitions` field.
         public var partitions: [PartitionData]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -47,11 +55,18 @@ public struct VoteResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicName: "")
+        }
     }
 
+    /// A structure nested in `VoteResponse`.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32
+        /// The schema's `ErrorCode` field.
         public var errorCode: Int16
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32
@@ -78,6 +93,11 @@ public struct VoteResponse: KafkaResponseMessage {
             self.voteGranted = voteGranted
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
+        }
     }
 
     /// Endpoints for all current-leaders enumerated in PartitionData
@@ -102,6 +122,11 @@ public struct VoteResponse: KafkaResponseMessage {
             self.host = host
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(nodeId: 0)
         }
     }
 }
@@ -153,12 +178,14 @@ extension VoteResponse {
 }
 
 extension VoteResponse.TopicData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.topicName, compact: true)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicName = try buffer.readKafkaString(compact: true, context: "VoteResponse.TopicData.TopicName")
@@ -169,6 +196,7 @@ extension VoteResponse.TopicData {
 }
 
 extension VoteResponse.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partitionIndex)
         buffer.writeInteger(self.errorCode)
@@ -178,6 +206,7 @@ extension VoteResponse.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partitionIndex = try buffer.readKafkaInteger(context: "VoteResponse.PartitionData.PartitionIndex")
@@ -191,6 +220,7 @@ extension VoteResponse.PartitionData {
 }
 
 extension VoteResponse.NodeEndpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.nodeId)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -198,6 +228,7 @@ extension VoteResponse.NodeEndpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.nodeId = try buffer.readKafkaInteger(context: "VoteResponse.NodeEndpoint.NodeId")

@@ -15,6 +15,7 @@ public struct VotersRecord: KafkaMessage {
 
     /// The version of the voters record
     public var version: Int16
+    /// The schema's `Voters` field.
     public var voters: [Voter]
     /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
     public var unknownTaggedFields: [KafkaTaggedField]
@@ -30,6 +31,12 @@ public struct VotersRecord: KafkaMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(version: 0)
+    }
+
+    /// A structure nested in `VotersRecord`.
     public struct Voter: KafkaStruct {
         /// The replica id of the voter in the topic partition
         public var voterId: Int32
@@ -56,6 +63,11 @@ public struct VotersRecord: KafkaMessage {
             self.kRaftVersionFeature = kRaftVersionFeature
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(voterId: 0)
+        }
     }
 
     /// The endpoint that can be used to communicate with the voter
@@ -81,6 +93,11 @@ public struct VotersRecord: KafkaMessage {
             self.port = port
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The range of versions of the protocol that the replica supports
@@ -101,6 +118,11 @@ public struct VotersRecord: KafkaMessage {
             self.minSupportedVersion = minSupportedVersion
             self.maxSupportedVersion = maxSupportedVersion
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(minSupportedVersion: 0)
         }
     }
 }
@@ -130,6 +152,7 @@ extension VotersRecord {
 }
 
 extension VotersRecord.Voter {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.voterId)
         buffer.writeKafkaUUID(self.voterDirectoryId)
@@ -138,6 +161,7 @@ extension VotersRecord.Voter {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.voterId = try buffer.readKafkaInteger(context: "VotersRecord.Voter.VoterId")
@@ -150,6 +174,7 @@ extension VotersRecord.Voter {
 }
 
 extension VotersRecord.Endpoint {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         try buffer.writeKafkaString(self.name, compact: true)
         try buffer.writeKafkaString(self.host, compact: true)
@@ -157,6 +182,7 @@ extension VotersRecord.Endpoint {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.name = try buffer.readKafkaString(compact: true, context: "VotersRecord.Endpoint.Name")
@@ -168,12 +194,14 @@ extension VotersRecord.Endpoint {
 }
 
 extension VotersRecord.KRaftVersionFeature {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.minSupportedVersion)
         buffer.writeInteger(self.maxSupportedVersion)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.minSupportedVersion = try buffer.readKafkaInteger(context: "VotersRecord.KRaftVersionFeature.MinSupportedVersion")

@@ -33,6 +33,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(groupId: "")
+    }
+
     /// The data for the topics.
     public struct WriteStateData: KafkaStruct {
         /// The topic identifier.
@@ -52,6 +57,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(topicId: UUID.kafkaZero)
+        }
     }
 
     /// The data for the partitions.
@@ -64,6 +74,7 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
         public var leaderEpoch: Int32
         /// The share-partition start offset, or -1 if the start offset is not being written.
         public var startOffset: Int64
+        /// The schema's `StateBatches` field.
         public var stateBatches: [StateBatch]
         /// Tagged fields this implementation does not know, kept so that decoding and re-encoding loses nothing.
         public var unknownTaggedFields: [KafkaTaggedField]
@@ -84,8 +95,14 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
             self.stateBatches = stateBatches
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partition: 0)
+        }
     }
 
+    /// A structure nested in `WriteShareGroupStateRequest`.
     public struct StateBatch: KafkaStruct {
         /// The base offset of this state batch.
         public var firstOffset: Int64
@@ -111,6 +128,11 @@ public struct WriteShareGroupStateRequest: KafkaRequestMessage {
             self.deliveryState = deliveryState
             self.deliveryCount = deliveryCount
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(firstOffset: 0)
         }
     }
 }
@@ -140,12 +162,14 @@ extension WriteShareGroupStateRequest {
 }
 
 extension WriteShareGroupStateRequest.WriteStateData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeKafkaUUID(self.topicId)
         try buffer.writeKafkaArray(self.partitions, compact: true, version: version)
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.topicId = try buffer.readKafkaUUID(context: "WriteShareGroupStateRequest.WriteStateData.TopicId")
@@ -156,6 +180,7 @@ extension WriteShareGroupStateRequest.WriteStateData {
 }
 
 extension WriteShareGroupStateRequest.PartitionData {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.partition)
         buffer.writeInteger(self.stateEpoch)
@@ -165,6 +190,7 @@ extension WriteShareGroupStateRequest.PartitionData {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.partition = try buffer.readKafkaInteger(context: "WriteShareGroupStateRequest.PartitionData.Partition")
@@ -178,6 +204,7 @@ extension WriteShareGroupStateRequest.PartitionData {
 }
 
 extension WriteShareGroupStateRequest.StateBatch {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         buffer.writeInteger(self.firstOffset)
         buffer.writeInteger(self.lastOffset)
@@ -186,6 +213,7 @@ extension WriteShareGroupStateRequest.StateBatch {
         buffer.writeKafkaTaggedFields([], unknown: self.unknownTaggedFields)
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         var value = Self()
         value.firstOffset = try buffer.readKafkaInteger(context: "WriteShareGroupStateRequest.StateBatch.FirstOffset")

@@ -24,6 +24,11 @@ public struct WriteTxnMarkersRequest: KafkaRequestMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(markers: [])
+    }
+
     /// The transaction markers to be written.
     public struct WritableTxnMarker: KafkaStruct {
         /// The current producer ID.
@@ -55,6 +60,11 @@ public struct WriteTxnMarkersRequest: KafkaRequestMessage {
             self.coordinatorEpoch = coordinatorEpoch
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
+        }
     }
 
     /// Each topic that we want to write transaction marker(s) for.
@@ -75,6 +85,11 @@ public struct WriteTxnMarkersRequest: KafkaRequestMessage {
             self.name = name
             self.partitionIndexes = partitionIndexes
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
         }
     }
 }
@@ -111,6 +126,7 @@ extension WriteTxnMarkersRequest {
 }
 
 extension WriteTxnMarkersRequest.WritableTxnMarker {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -126,6 +142,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarker {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -142,6 +159,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarker {
 }
 
 extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -154,6 +172,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

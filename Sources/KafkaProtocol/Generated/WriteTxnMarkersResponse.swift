@@ -23,6 +23,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
         self.unknownTaggedFields = unknownTaggedFields
     }
 
+    /// A value with every field at its schema default.
+    public init() {
+        self.init(markers: [])
+    }
+
     /// The results for writing makers.
     public struct WritableTxnMarkerResult: KafkaStruct {
         /// The current producer ID in use by the transactional ID.
@@ -41,6 +46,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             self.producerId = producerId
             self.topics = topics
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(producerId: 0)
         }
     }
 
@@ -63,6 +73,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             self.partitions = partitions
             self.unknownTaggedFields = unknownTaggedFields
         }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(name: "")
+        }
     }
 
     /// The results by partition.
@@ -83,6 +98,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
             self.unknownTaggedFields = unknownTaggedFields
+        }
+
+        /// A value with every field at its schema default.
+        public init() {
+            self.init(partitionIndex: 0)
         }
     }
 }
@@ -119,6 +139,7 @@ extension WriteTxnMarkersResponse {
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -131,6 +152,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -144,6 +166,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -156,6 +179,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()
@@ -169,6 +193,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
+    /// Appends the encoding of `self` at `version` of the enclosing message.
     public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
         let flexible = version >= 1
         if !flexible && !self.unknownTaggedFields.isEmpty && KafkaEncoding.isStrict {
@@ -181,6 +206,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
         }
     }
 
+    /// Reads a value encoded at `version` of the enclosing message.
     public static func decode(from buffer: inout ByteBuffer, version: Int16) throws -> Self {
         let flexible = version >= 1
         var value = Self()

@@ -6,6 +6,9 @@ import NIOCore
 /// Nested structs have no versions of their own; they are always encoded at the
 /// version of their enclosing message, which alone checks that the version exists.
 public protocol KafkaStruct: KafkaArrayElement, Equatable {
+    /// A value with every field at its schema default.
+    init()
+
     /// Appends the encoding of `self` at `version` of the enclosing message.
     func encode(into buffer: inout ByteBuffer, version: Int16) throws
 

@@ -22,12 +22,14 @@ extension ByteBuffer {
             : try self.readKafkaString(compact: compact, context: context())
     }
 
+    /// Writes bytes whose field is nullable only in some versions: `nil` is refused where `nullable` is false.
     @inlinable
     public mutating func writeKafkaNullableBytes(_ value: ByteBuffer?, compact: Bool, nullable: Bool, context: @autoclosure () -> String) throws {
         if value == nil && !nullable { throw KafkaProtocolError.unexpectedNull(context: context()) }
         self.writeKafkaBytes(value, compact: compact)
     }
 
+    /// Reads bytes whose field is nullable only in some versions: null is refused where `nullable` is false.
     @inlinable
     public mutating func readKafkaNullableBytes(compact: Bool, nullable: Bool, context: @autoclosure () -> String) throws -> ByteBuffer? {
         nullable
@@ -69,6 +71,7 @@ extension ByteBuffer {
         return try self.readKafkaArrayElements(count: count, compact: compact, version: version, context: context())
     }
 
+    /// Reads an array that may be null; null is refused where `nullable` is false.
     @inlinable
     public mutating func readKafkaNullableArray<Element: KafkaArrayElement>(
         compact: Bool, nullable: Bool, version: Int16, context: @autoclosure () -> String
@@ -115,6 +118,7 @@ extension ByteBuffer {
         try value.encode(into: &self, version: version)
     }
 
+    /// Reads a struct that may be null: the counterpart of `writeKafkaNullableStruct`.
     @inlinable
     public mutating func readKafkaNullableStruct<Value: KafkaStruct>(nullable: Bool, version: Int16, context: @autoclosure () -> String) throws -> Value? {
         if nullable {

@@ -57,16 +57,16 @@ public struct RecordBatch: Sendable {
     /// Calls `body` with each record in order, without collecting them.
     public func forEachRecord(_ body: (Record) throws -> Void) throws {
         var iterator = self.makeRecordIterator()
-        while let record = try iterator.next() {
-            try body(record)
-        }
+        try iterator.visitRemaining { record in try body(record) }
     }
 
     /// All records, in order.
     public func records() throws -> [Record] {
         var result: [Record] = []
         result.reserveCapacity(Int(self.header.recordCount))
-        try self.forEachRecord { result.append($0) }
+        // Each record is moved into the array, not copied.
+        var iterator = self.makeRecordIterator()
+        try iterator.visitRemaining { record in result.append(record) }
         return result
     }
 

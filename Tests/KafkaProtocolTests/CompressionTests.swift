@@ -51,6 +51,17 @@ import Testing
         #expect(try codec.decompress(compressed, maxOutputBytes: 1 << 20).readableBytes == 1 << 20)
     }
 
+    /// Extreme limits neither trap nor misbehave: no limit to speak of, and no room at all.
+    @Test(arguments: CompressionCodec.allCases)
+    func extremeLimits(codec: CompressionCodec) throws {
+        var compressed = ByteBuffer()
+        try codec.compress(ByteBuffer(string: "some bytes"), appendingTo: &compressed)
+        #expect(try codec.decompress(compressed, maxOutputBytes: Int.max) == ByteBuffer(string: "some bytes"))
+        for limit in [-1, 0, Int.min] {
+            #expect(throws: KafkaProtocolError.self) { _ = try codec.decompress(compressed, maxOutputBytes: limit) }
+        }
+    }
+
     @Test(arguments: [CompressionCodec.gzip, .snappy, .lz4, .zstd])
     func corruptDataIsDecompressionFailed(codec: CompressionCodec) throws {
         var compressed = ByteBuffer()

@@ -87,33 +87,37 @@ public struct RecordBatchBuilder: Sendable {
             throw KafkaProtocolError.tooLarge(context: "record batch", size: size + self.body.readableBytes, limit: Int(Int32.max))
         }
 
-        self.body.reserveCapacity(minimumWritableBytes: size + 5)
-        self.body.writeVarint(Int32(size))
-        self.body.writeInteger(UInt8(0)) // record attributes
-        self.body.writeVarlong(timestampDelta)
-        self.body.writeVarint(offsetDelta)
-        self.writeBytes(key)
-        self.writeBytes(value)
-        self.body.writeVarint(Int32(headers.count))
-        for header in headers {
-            self.body.writeVarint(Int32(header.key.utf8.count))
-            self.body.writeString(header.key)
-            self.writeBytes(header.value)
+        let total = ByteBuffer.varlongSize(Int64(size)) + size
+        let written = self.body.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            var position = 0
+            writeRawVarlong(raw, &position, Int64(size))
+            raw[position] = 0 // record attributes
+            position += 1
+            writeRawVarlong(raw, &position, timestampDelta)
+            writeRawVarlong(raw, &position, Int64(offsetDelta))
+            writeRawBytes(raw, &position, key)
+            writeRawBytes(raw, &position, value)
+            writeRawVarlong(raw, &position, Int64(headers.count))
+            for header in headers {
+                var headerKey = header.key
+                headerKey.withUTF8 { utf8 in
+                    writeRawVarlong(raw, &position, Int64(utf8.count))
+                    if let base = utf8.baseAddress, utf8.count > 0 {
+                        (raw.baseAddress! + position).copyMemory(from: base, byteCount: utf8.count)
+                    }
+                    position += utf8.count
+                }
+                writeRawBytes(raw, &position, header.value)
+            }
+            return position
         }
+        // The sizes above were computed from the same fields; a difference is a bug here.
+        assert(written == total, "record size \(written) != computed \(total)")
 
         self.baseTimestamp = base
         self.maxTimestamp = Swift.max(self.maxTimestamp, timestamp)
         self.lastOffsetDelta = offsetDelta
         self.recordCount += 1
-    }
-
-    private mutating func writeBytes(_ bytes: ByteBuffer?) {
-        guard let bytes else {
-            self.body.writeVarint(-1)
-            return
-        }
-        self.body.writeVarint(Int32(bytes.readableBytes))
-        self.body.writeImmutableBuffer(bytes)
     }
 
     /// The header as `build` writes it, before the length and CRC are known.

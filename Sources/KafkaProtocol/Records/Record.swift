@@ -45,6 +45,7 @@ public struct Record: Sendable {
         }
     }
 
+    /// A record from its values (for appending to a builder, or for comparisons in tests).
     public init(offset: Int64 = 0, offsetDelta: Int32 = 0, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []) {
         self.offset = offset
         self.offsetDelta = offsetDelta
@@ -60,6 +61,7 @@ public struct Record: Sendable {
         self.content = .encoded(bytes: bytes, layout: layout)
     }
 
+    /// The key, nil when null; a slice of the batch bytes for decoded records.
     public var key: ByteBuffer? {
         @inlinable get {
             switch self.content {
@@ -72,6 +74,7 @@ public struct Record: Sendable {
         }
     }
 
+    /// The value, nil when null (a tombstone in a compacted topic); a slice of the batch bytes for decoded records.
     public var value: ByteBuffer? {
         @inlinable get {
             switch self.content {
@@ -105,11 +108,13 @@ public struct Record: Sendable {
 }
 
 extension Record: Hashable {
+    /// Records are equal when their offsets, timestamps, keys, values and headers are, however they are stored.
     public static func == (lhs: Record, rhs: Record) -> Bool {
         lhs.offset == rhs.offset && lhs.offsetDelta == rhs.offsetDelta && lhs.timestamp == rhs.timestamp
             && lhs.key == rhs.key && lhs.value == rhs.value && lhs.headers == rhs.headers
     }
 
+    /// Hashes what `==` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(self.offset)
         hasher.combine(self.offsetDelta)

@@ -6,6 +6,7 @@ import NIOCore
 /// visited (`forEachRecord`, `makeRecordIterator`, `records()`), so a consumer that
 /// skips a batch (say, an aborted transaction's) pays nothing for its records.
 public struct RecordBatch: Sendable {
+    /// The fixed header, as stored.
     public let header: RecordBatchHeader
     /// The records, uncompressed, starting at the reader index. For an uncompressed batch
     /// this is a slice of the input buffer; otherwise the decompressor's output.
@@ -70,8 +71,12 @@ public struct RecordBatch: Sendable {
         return result
     }
 
+    /// The offset of the first record.
     public var baseOffset: Int64 { self.header.baseOffset }
+    /// The offset of the last record (per the header: compaction may have removed that record).
     public var lastOffset: Int64 { self.header.lastOffset }
+    /// Whether the batch holds control records (transaction markers).
     public var isControl: Bool { self.header.isControl }
+    /// Whether the batch belongs to a transaction.
     public var isTransactional: Bool { self.header.isTransactional }
 }

@@ -12,21 +12,30 @@ import NIOCore
 /// let batch = try builder.build()
 /// ```
 public struct RecordBatchBuilder: Sendable {
+    /// Written as the batch's base offset; producers send 0 and the partition leader assigns the real one.
     public var baseOffset: Int64
+    /// The codec the records are compressed with.
     public var compression: CompressionCodec
+    /// The idempotent or transactional producer's id; -1 for a plain producer.
     public var producerId: Int64
+    /// The producer's epoch; -1 for a plain producer.
     public var producerEpoch: Int16
+    /// The sequence number of the first record; -1 for a plain producer.
     public var baseSequence: Int32
+    /// Marks the batch as part of a transaction.
     public var isTransactional: Bool
     /// Control batches hold markers, not data; see `RecordBatchBuilder.endTransactionMarker`.
     public var isControl: Bool
+    /// Set by the partition leader; producers send -1.
     public var partitionLeaderEpoch: Int32
     /// With `.logAppendTime`, `logAppendTime` becomes the batch's max timestamp (what a broker writes).
     public var timestampType: TimestampType
+    /// The broker's append time, used as max timestamp when `timestampType` is `.logAppendTime`.
     public var logAppendTime: Int64?
 
     /// The encoded records, uncompressed.
     private var body: ByteBuffer
+    /// Records appended so far.
     public private(set) var recordCount: Int32 = 0
     private var baseTimestamp: Int64?
     private var maxTimestamp: Int64 = -1
@@ -56,6 +65,7 @@ public struct RecordBatchBuilder: Sendable {
     public var uncompressedRecordBytes: Int { self.body.readableBytes }
     /// The batch's size if built now without compression (an upper bound for most codecs' benefit).
     public var estimatedSizeInBytes: Int { RecordBatchHeader.size + self.body.readableBytes }
+    /// Whether no record has been appended.
     public var isEmpty: Bool { self.recordCount == 0 }
 
     /// Appends a record with the next offset delta.

@@ -19,6 +19,14 @@ import Testing
         #expect(output == ByteBuffer(string: String(repeating: "xerial framed snappy payload ", count: 10)))
     }
 
+    /// Two xerial streams back to back (as concatenating two Java-compressed streams gives) read as one.
+    @Test func concatenatedXerialStreams() throws {
+        var twice = ByteBuffer(hex: TestVectors.xerialSnappy)
+        twice.writeImmutableBuffer(ByteBuffer(hex: TestVectors.xerialSnappy))
+        let output = try CompressionCodec.snappy.decompress(twice)
+        #expect(output == ByteBuffer(string: String(repeating: "xerial framed snappy payload ", count: 20)))
+    }
+
     @Test func lz4FrameWithChecksumsAndContentSize() throws {
         let output = try CompressionCodec.lz4.decompress(ByteBuffer(hex: TestVectors.lz4Frame))
         #expect(output == ByteBuffer(string: String(repeating: "lz4 frame payload ", count: 8)))

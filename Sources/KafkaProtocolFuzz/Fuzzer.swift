@@ -37,7 +37,7 @@ struct Fuzzer {
         case 9: self.fuzzRandomBytes()
         default:
             // With an empty registry (before the generated messages exist) this slot fuzzes batches.
-            if self.messages.run(&self.random) { self.count("message", accepted: false) } else { self.fuzzBatch() }
+            if let decoded = self.messages.run(&self.random) { self.count("message", accepted: decoded) } else { self.fuzzBatch() }
         }
     }
 

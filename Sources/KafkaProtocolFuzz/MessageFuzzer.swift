@@ -17,9 +17,9 @@ struct MessageFuzzer {
 
     var caseCount: Int { self.cases.count }
 
-    /// One decode attempt; returns false when there is nothing to fuzz.
-    mutating func run(_ random: inout FuzzRandom) -> Bool {
-        guard !self.cases.isEmpty else { return false }
+    /// One decode attempt: whether it decoded, or nil when there is nothing to fuzz.
+    mutating func run(_ random: inout FuzzRandom) -> Bool? {
+        guard !self.cases.isEmpty else { return nil }
         let index = random.index(self.cases.count)
         let (type, version) = self.cases[index]
         let input: [UInt8]
@@ -32,7 +32,7 @@ struct MessageFuzzer {
             input = random.bytes(random.int(0...256))
         }
         var buffer = ByteBuffer(bytes: input)
-        guard let value = try? type.decode(from: &buffer, version: version) else { return true }
+        guard let value = try? type.decode(from: &buffer, version: version) else { return false }
         self.decoded += 1
         var encoded = ByteBuffer()
         guard (try? value.encode(into: &encoded, version: version)) != nil else { return true }

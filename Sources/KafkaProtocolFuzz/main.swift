@@ -1,7 +1,9 @@
 // KafkaProtocolFuzz: random and mutated frames against every decoder.
 //
-//   KafkaProtocolFuzz --seed S --iterations N
+//   KafkaProtocolFuzz --seed S --iterations N [--sample-messages]
 //
+// --sample-messages adds a small built-in message type to the registry's, to exercise
+// the message path while the generated registry is empty.
 // Valid frames (record batches in every codec, control batches, legacy message sets,
 // compressed blocks, and protocol messages from the registry) are generated from a
 // seeded PRNG, mutated, and decoded. Any run replays exactly from its seed. Exit 0 with
@@ -12,19 +14,22 @@ import KafkaProtocol
 
 var seed: UInt64 = 1
 var iterations = 10_000
+var sampleMessages = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--seed": seed = UInt64(arguments.popFirst() ?? "") ?? seed
     case "--iterations": iterations = Int(arguments.popFirst() ?? "") ?? iterations
+    case "--sample-messages": sampleMessages = true
     default:
-        FileHandle.standardError.write(Data("usage: KafkaProtocolFuzz --seed S --iterations N\n".utf8))
+        FileHandle.standardError.write(Data("usage: KafkaProtocolFuzz --seed S --iterations N [--sample-messages]\n".utf8))
         exit(2)
     }
 }
 
 let start = Date()
-var fuzzer = Fuzzer(seed: seed, messageTypes: KafkaMessageRegistry.allMessageTypes)
+let messageTypes = KafkaMessageRegistry.allMessageTypes + (sampleMessages ? [SampleMessage.self] : [])
+var fuzzer = Fuzzer(seed: seed, messageTypes: messageTypes)
 for _ in 0..<iterations {
     fuzzer.iterate()
 }
@@ -32,7 +37,7 @@ let seconds = Date().timeIntervalSince(start)
 
 let targets = fuzzer.runs.keys.sorted().map { "\($0) \(fuzzer.runs[$0]!)/\(fuzzer.accepted[$0, default: 0]) ok" }
 print("targets: " + targets.joined(separator: ", "))
-print("messages: \(KafkaMessageRegistry.allMessageTypes.count) types, \(fuzzer.messageCases) type-versions, "
+print("messages: \(messageTypes.count) types, \(fuzzer.messageCases) type-versions, "
       + "\(fuzzer.messagesDecoded) decoded, \(fuzzer.messageRoundTripMismatches) round-trip mismatches")
 for failure in fuzzer.failures {
     print("FAILURE: \(failure)")

@@ -10,9 +10,11 @@ struct BoundedOutput {
 
     /// - Parameter expected: a size hint (for example, the input size times a typical ratio).
     init(limit: Int, expected: Int, codec: String) {
-        self.limit = limit
+        // A ByteBuffer cannot exceed 4 GiB; clamping also keeps `limit + 1` from overflowing
+        // and a negative limit from offering negative room.
+        self.limit = Swift.min(Swift.max(limit, 0), Int(UInt32.max) - 1)
         self.codec = codec
-        self.buffer = ByteBufferAllocator().buffer(capacity: Swift.max(64, Swift.min(expected, limit + 1)))
+        self.buffer = ByteBufferAllocator().buffer(capacity: Swift.max(64, Swift.min(expected, self.limit + 1)))
     }
 
     /// Offers writable room to `body`, which returns how many bytes it wrote.

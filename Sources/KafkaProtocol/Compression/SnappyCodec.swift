@@ -44,6 +44,13 @@ enum SnappyCodec {
         var output = ByteBuffer()
         var position = xerialHeaderSize
         while position < input.count {
+            // Concatenated xerial streams repeat the header; a block length never starts with
+            // 0x82 (it would be negative), so the magic is unambiguous here.
+            let rest = UnsafeRawBufferPointer(rebasing: input[position...])
+            if isXerialFramed(rest) {
+                position += xerialHeaderSize
+                continue
+            }
             guard input.count - position >= 4 else {
                 throw KafkaProtocolError.decompressionFailed(codec: "snappy", reason: "truncated xerial block length")
             }

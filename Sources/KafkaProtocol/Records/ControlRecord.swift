@@ -12,6 +12,7 @@ public struct ControlRecord: Sendable, Hashable {
         case commit
         case other(Int16)
 
+        /// The kind for a type number from a control record key.
         public init(rawValue: Int16) {
             switch rawValue {
             case 0: self = .abort
@@ -20,6 +21,7 @@ public struct ControlRecord: Sendable, Hashable {
             }
         }
 
+        /// The type number written in the key.
         public var rawValue: Int16 {
             switch self {
             case .abort: return 0
@@ -31,6 +33,7 @@ public struct ControlRecord: Sendable, Hashable {
 
     /// The key's version (0 in every Kafka release so far).
     public var keyVersion: Int16
+    /// Which control record this is.
     public var kind: Kind
     /// For a transaction marker: the value's version.
     public var markerVersion: Int16?
@@ -46,6 +49,7 @@ public struct ControlRecord: Sendable, Hashable {
                       coordinatorEpoch: coordinatorEpoch, rawValue: nil)
     }
 
+    /// A control record from its parts; see `endTransaction(commit:coordinatorEpoch:version:)` for markers.
     public init(keyVersion: Int16, kind: Kind, markerVersion: Int16?, coordinatorEpoch: Int32?, rawValue: ByteBuffer?) {
         self.keyVersion = keyVersion
         self.kind = kind

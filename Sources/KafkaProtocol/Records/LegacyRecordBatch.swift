@@ -11,13 +11,17 @@ import NIOCore
 public struct LegacyRecordBatch: Sendable {
     /// The message's offset field: for a magic-1 wrapper, the offset of its last record.
     public let offset: Int64
+    /// 0 or 1.
     public let magic: Int8
     /// The stored CRC-32.
     public let crc: UInt32
+    /// Bits 0–2 codec, bit 3 (magic 1) LogAppendTime.
     public let attributes: Int8
     /// The message's timestamp; -1 for magic 0.
     public let timestamp: Int64
+    /// The wrapper's codec; `.none` for a plain message.
     public let compression: CompressionCodec
+    /// `.logAppendTime` when a magic-1 message has attribute bit 3 set.
     public let timestampType: TimestampType
     /// The records, with absolute offsets and resolved timestamps.
     public let records: [Record]

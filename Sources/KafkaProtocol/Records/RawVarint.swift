@@ -12,6 +12,14 @@ func readRawUnsignedVarint(_ raw: UnsafeRawBufferPointer, _ position: inout Int,
         position += 1
         return UInt64(first)
     }
+    // Two bytes cover lengths up to 8191 and deltas up to ±8191 after zig-zag: most of the rest.
+    if position + 1 < end {
+        let second = raw[position + 1]
+        if second < 0x80 {
+            position += 2
+            return UInt64(first & 0x7F) | UInt64(second) << 7
+        }
+    }
     return try readRawUnsignedVarintSlow(raw, &position, end, maxBytes: maxBytes, context: context)
 }
 

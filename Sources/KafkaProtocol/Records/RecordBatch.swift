@@ -6,6 +6,7 @@ import NIOCore
 /// visited (`forEachRecord`, `makeRecordIterator`, `records()`), so a consumer that
 /// skips a batch (say, an aborted transaction's) pays nothing for its records.
 public struct RecordBatch: Sendable {
+    /// The fixed header, as stored.
     public let header: RecordBatchHeader
     /// The records, uncompressed, starting at the reader index. For an uncompressed batch
     /// this is a slice of the input buffer; otherwise the decompressor's output.
@@ -57,21 +58,25 @@ public struct RecordBatch: Sendable {
     /// Calls `body` with each record in order, without collecting them.
     public func forEachRecord(_ body: (Record) throws -> Void) throws {
         var iterator = self.makeRecordIterator()
-        while let record = try iterator.next() {
-            try body(record)
-        }
+        try iterator.visitRemaining { record in try body(record) }
     }
 
     /// All records, in order.
     public func records() throws -> [Record] {
         var result: [Record] = []
         result.reserveCapacity(Int(self.header.recordCount))
-        try self.forEachRecord { result.append($0) }
+        // Each record is moved into the array, not copied.
+        var iterator = self.makeRecordIterator()
+        try iterator.visitRemaining { record in result.append(record) }
         return result
     }
 
+    /// The offset of the first record.
     public var baseOffset: Int64 { self.header.baseOffset }
+    /// The offset of the last record (per the header: compaction may have removed that record).
     public var lastOffset: Int64 { self.header.lastOffset }
+    /// Whether the batch holds control records (transaction markers).
     public var isControl: Bool { self.header.isControl }
+    /// Whether the batch belongs to a transaction.
     public var isTransactional: Bool { self.header.isTransactional }
 }

@@ -3,10 +3,13 @@
 /// Bits 0–2: compression codec; 3: timestamp type; 4: transactional; 5: control;
 /// 6: the batch carries a delete horizon (compacted tombstones); the rest are unused.
 public struct RecordBatchAttributes: RawRepresentable, Sendable, Hashable {
+    /// The attributes as stored.
     public var rawValue: Int16
 
+    /// Attributes as read from a batch.
     public init(rawValue: Int16) { self.rawValue = rawValue }
 
+    /// Attributes with the given codec and flags.
     public init(compression: CompressionCodec = .none, timestampType: TimestampType = .createTime,
                 isTransactional: Bool = false, isControl: Bool = false, hasDeleteHorizon: Bool = false) {
         self.rawValue = 0
@@ -35,6 +38,7 @@ public struct RecordBatchAttributes: RawRepresentable, Sendable, Hashable {
         set { self.rawValue = (self.rawValue & ~Self.compressionMask) | Int16(newValue?.rawValue ?? 0) }
     }
 
+    /// Bit 3: whether timestamps were set by the producer or by the broker.
     public var timestampType: TimestampType {
         get { self.rawValue & Self.timestampTypeBit != 0 ? .logAppendTime : .createTime }
         set { self.set(Self.timestampTypeBit, newValue == .logAppendTime) }

@@ -12,21 +12,30 @@ import NIOCore
 /// let batch = try builder.build()
 /// ```
 public struct RecordBatchBuilder: Sendable {
+    /// Written as the batch's base offset; producers send 0 and the partition leader assigns the real one.
     public var baseOffset: Int64
+    /// The codec the records are compressed with.
     public var compression: CompressionCodec
+    /// The idempotent or transactional producer's id; -1 for a plain producer.
     public var producerId: Int64
+    /// The producer's epoch; -1 for a plain producer.
     public var producerEpoch: Int16
+    /// The sequence number of the first record; -1 for a plain producer.
     public var baseSequence: Int32
+    /// Marks the batch as part of a transaction.
     public var isTransactional: Bool
     /// Control batches hold markers, not data; see `RecordBatchBuilder.endTransactionMarker`.
     public var isControl: Bool
+    /// Set by the partition leader; producers send -1.
     public var partitionLeaderEpoch: Int32
     /// With `.logAppendTime`, `logAppendTime` becomes the batch's max timestamp (what a broker writes).
     public var timestampType: TimestampType
+    /// The broker's append time, used as max timestamp when `timestampType` is `.logAppendTime`.
     public var logAppendTime: Int64?
 
     /// The encoded records, uncompressed.
     private var body: ByteBuffer
+    /// Records appended so far.
     public private(set) var recordCount: Int32 = 0
     private var baseTimestamp: Int64?
     private var maxTimestamp: Int64 = -1
@@ -56,6 +65,7 @@ public struct RecordBatchBuilder: Sendable {
     public var uncompressedRecordBytes: Int { self.body.readableBytes }
     /// The batch's size if built now without compression (an upper bound for most codecs' benefit).
     public var estimatedSizeInBytes: Int { RecordBatchHeader.size + self.body.readableBytes }
+    /// Whether no record has been appended.
     public var isEmpty: Bool { self.recordCount == 0 }
 
     /// Appends a record with the next offset delta.
@@ -87,33 +97,37 @@ public struct RecordBatchBuilder: Sendable {
             throw KafkaProtocolError.tooLarge(context: "record batch", size: size + self.body.readableBytes, limit: Int(Int32.max))
         }
 
-        self.body.reserveCapacity(minimumWritableBytes: size + 5)
-        self.body.writeVarint(Int32(size))
-        self.body.writeInteger(UInt8(0)) // record attributes
-        self.body.writeVarlong(timestampDelta)
-        self.body.writeVarint(offsetDelta)
-        self.writeBytes(key)
-        self.writeBytes(value)
-        self.body.writeVarint(Int32(headers.count))
-        for header in headers {
-            self.body.writeVarint(Int32(header.key.utf8.count))
-            self.body.writeString(header.key)
-            self.writeBytes(header.value)
+        let total = ByteBuffer.varlongSize(Int64(size)) + size
+        let written = self.body.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            var position = 0
+            writeRawVarlong(raw, &position, Int64(size))
+            raw[position] = 0 // record attributes
+            position += 1
+            writeRawVarlong(raw, &position, timestampDelta)
+            writeRawVarlong(raw, &position, Int64(offsetDelta))
+            writeRawBytes(raw, &position, key)
+            writeRawBytes(raw, &position, value)
+            writeRawVarlong(raw, &position, Int64(headers.count))
+            for header in headers {
+                var headerKey = header.key
+                headerKey.withUTF8 { utf8 in
+                    writeRawVarlong(raw, &position, Int64(utf8.count))
+                    if let base = utf8.baseAddress, utf8.count > 0 {
+                        (raw.baseAddress! + position).copyMemory(from: base, byteCount: utf8.count)
+                    }
+                    position += utf8.count
+                }
+                writeRawBytes(raw, &position, header.value)
+            }
+            return position
         }
+        // The sizes above were computed from the same fields; a difference is a bug here.
+        assert(written == total, "record size \(written) != computed \(total)")
 
         self.baseTimestamp = base
         self.maxTimestamp = Swift.max(self.maxTimestamp, timestamp)
         self.lastOffsetDelta = offsetDelta
         self.recordCount += 1
-    }
-
-    private mutating func writeBytes(_ bytes: ByteBuffer?) {
-        guard let bytes else {
-            self.body.writeVarint(-1)
-            return
-        }
-        self.body.writeVarint(Int32(bytes.readableBytes))
-        self.body.writeImmutableBuffer(bytes)
     }
 
     /// The header as `build` writes it, before the length and CRC are known.

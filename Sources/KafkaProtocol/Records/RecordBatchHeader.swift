@@ -24,21 +24,34 @@ import NIOCore
 /// Because the CRC starts at the attributes, a broker can assign offsets (patch
 /// `baseOffset`) and stamp the leader epoch without recomputing it.
 public struct RecordBatchHeader: Sendable, Hashable {
+    /// The offset of the first record; assigned by the partition leader.
     public var baseOffset: Int64
+    /// The size of the batch after this field (total size − 12).
     public var batchLength: Int32
+    /// The leader epoch of the broker that appended the batch.
     public var partitionLeaderEpoch: Int32
+    /// The format version: 2.
     public var magic: Int8
+    /// The stored CRC-32C of bytes 21 to the end.
     public var crc: UInt32
+    /// Codec, timestamp type, transactional and control flags.
     public var attributes: RecordBatchAttributes
+    /// The offset delta of the last record (kept when compaction removes records).
     public var lastOffsetDelta: Int32
+    /// The first record's timestamp (or the delete horizon; see `RecordBatchAttributes.hasDeleteHorizon`).
     public var baseTimestamp: Int64
+    /// The largest record timestamp, or the append time for `LogAppendTime` batches.
     public var maxTimestamp: Int64
+    /// The producer id; -1 without idempotence.
     public var producerId: Int64
+    /// The producer epoch; -1 without idempotence.
     public var producerEpoch: Int16
+    /// The first record's sequence number; -1 without idempotence.
     public var baseSequence: Int32
+    /// The number of records in the batch.
     public var recordCount: Int32
 
-    /// Byte offsets of the fields within a batch.
+    /// Byte offsets of the fields within a batch (see the table above).
     public enum Layout {
         public static let baseOffset = 0
         public static let batchLength = 8
@@ -64,8 +77,9 @@ public struct RecordBatchHeader: Sendable, Hashable {
     public static let minimumBatchLength = Int32(size - logOverhead)
     /// The magic byte of this format.
     public static let magicValue: Int8 = 2
-    /// `producerId` (and epoch, sequence) of a batch sent without idempotence.
+    /// `producerId` (and epoch) of a batch sent without idempotence.
     public static let noProducerId: Int64 = -1
+    /// `baseSequence` of a batch sent without idempotence.
     public static let noSequence: Int32 = -1
 
     public init(baseOffset: Int64 = 0, batchLength: Int32 = minimumBatchLength, partitionLeaderEpoch: Int32 = -1,

@@ -41,14 +41,89 @@ public struct RecordIterator: Sendable {
             throw KafkaProtocolError.invalidRecord(
                 "the batch declares \(self.declaredCount) records but holds only \(self.declaredCount - self.remaining)")
         }
-        let record = try self.bytes.withUnsafeReadableBytes { raw in try self.parseRecord(raw) }
+        // Only plain values leave the pointer closure: returning the record itself from it
+        // would copy it (retaining its slices again) on the way out.
+        let start = self.position
+        let fields = try self.bytes.withUnsafeReadableBytes { raw in try Self.parseFields(raw, at: start) }
+        var headers: [RecordHeader] = []
+        if fields.headerCount != 0 {
+            headers = try self.bytes.withUnsafeReadableBytes { raw in
+                try self.readHeaders(raw, from: fields.headersStart, to: fields.end, count: fields.headerCount)
+            }
+        }
+        self.position = fields.end
         self.remaining -= 1
-        return record
+        return self.makeRecord(fields, headers: headers)
+    }
+
+    /// Hands every remaining record to `body`, which owns it: the hot path behind
+    /// `RecordBatch.forEachRecord` and `records()`. One pointer access covers the whole
+    /// batch, and each record is built straight into the call, so it is never copied.
+    mutating func visitRemaining(_ body: (consuming Record) throws -> Void) throws {
+        let declaredCount = self.declaredCount
+        var remaining = self.remaining
+        var position = self.position
+        defer {
+            self.position = position
+            self.remaining = remaining
+        }
+        try self.bytes.withUnsafeReadableBytes { raw in
+            while remaining > 0 {
+                guard position < raw.count else {
+                    throw KafkaProtocolError.invalidRecord(
+                        "the batch declares \(declaredCount) records but holds only \(declaredCount - remaining)")
+                }
+                let fields = try Self.parseFields(raw, at: position)
+                var headers: [RecordHeader] = []
+                if fields.headerCount != 0 {
+                    headers = try self.readHeaders(raw, from: fields.headersStart, to: fields.end, count: fields.headerCount)
+                }
+                position = fields.end
+                remaining -= 1
+                try body(self.makeRecord(fields, headers: headers))
+            }
+            guard position == raw.count else {
+                throw KafkaProtocolError.invalidRecord(
+                    "\(raw.count - position) bytes follow the last of the batch's \(declaredCount) records")
+            }
+        }
+    }
+
+    /// Builds the record from its parsed fields. Kept separate so that the optimiser
+    /// constructs it directly in the caller's return slot rather than copying it there.
+    @inline(__always)
+    private func makeRecord(_ fields: Fields, headers: __owned [RecordHeader]) -> Record {
+        let base = self.bytes.readerIndex
+        let offset = self.baseOffset &+ Int64(fields.offsetDelta)
+        let timestamp = self.logAppendTime ?? (self.baseTimestamp &+ fields.timestampDelta)
+        guard headers.isEmpty else {
+            return Record(offset: offset, offsetDelta: fields.offsetDelta, timestamp: timestamp,
+                          key: fields.keyLength >= 0 ? self.bytes.getSlice(at: base + fields.keyStart, length: Int(fields.keyLength)) : nil,
+                          value: fields.valueLength >= 0 ? self.bytes.getSlice(at: base + fields.valueStart, length: Int(fields.valueLength)) : nil,
+                          headers: headers)
+        }
+        let layout = Record.EncodedLayout(keyIndex: UInt32(truncatingIfNeeded: base + fields.keyStart), keyLength: fields.keyLength,
+                                          valueIndex: UInt32(truncatingIfNeeded: base + fields.valueStart), valueLength: fields.valueLength)
+        return Record(offset: offset, offsetDelta: fields.offsetDelta, timestamp: timestamp, bytes: self.bytes, layout: layout)
+    }
+
+    /// Where one record's fields are, relative to the reader index of `bytes`.
+    @usableFromInline
+    struct Fields {
+        var end: Int
+        var timestampDelta: Int64
+        var offsetDelta: Int32
+        var keyStart: Int
+        var keyLength: Int32
+        var valueStart: Int
+        var valueLength: Int32
+        var headersStart: Int
+        var headerCount: Int32
     }
 
     @inline(__always)
-    private mutating func parseRecord(_ raw: UnsafeRawBufferPointer) throws -> Record {
-        var position = self.position
+    private static func parseFields(_ raw: UnsafeRawBufferPointer, at start: Int) throws -> Fields {
+        var position = start
         let length = try readRawVarint(raw, &position, raw.count, context: "record length")
         guard length >= 0 else { throw KafkaProtocolError.invalidLength(context: "record", length: Int(length)) }
         guard Int(length) <= raw.count - position else {
@@ -59,25 +134,29 @@ public struct RecordIterator: Sendable {
         position += 1 // record attributes: unused by every Kafka version so far
         let timestampDelta = try readRawVarlong(raw, &position, end, context: "record timestamp delta")
         let offsetDelta = try readRawVarint(raw, &position, end, context: "record offset delta")
-        let key = try self.readBytes(raw, &position, end, context: "record key")
-        let value = try self.readBytes(raw, &position, end, context: "record value")
+        let keyLength = try skipBytes(raw, &position, end, context: "record key")
+        let keyStart = position - Int(Swift.max(keyLength, 0))
+        let valueLength = try skipBytes(raw, &position, end, context: "record value")
+        let valueStart = position - Int(Swift.max(valueLength, 0))
         let headerCount = try readRawVarint(raw, &position, end, context: "record header count")
-        var headers: [RecordHeader] = []
-        if headerCount != 0 {
-            headers = try self.readHeaders(raw, &position, end, count: headerCount)
-        }
-        guard position == end else {
+        if headerCount == 0 && position != end {
             throw KafkaProtocolError.invalidRecord("record length \(length) disagrees with its fields (\(end - position) bytes left)")
         }
-        self.position = end
-        return Record(
-            offset: self.baseOffset &+ Int64(offsetDelta),
-            offsetDelta: offsetDelta,
-            timestamp: self.logAppendTime ?? (self.baseTimestamp &+ timestampDelta),
-            key: key,
-            value: value,
-            headers: headers
-        )
+        return Fields(end: end, timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyStart: keyStart, keyLength: keyLength,
+                      valueStart: valueStart, valueLength: valueLength, headersStart: position, headerCount: headerCount)
+    }
+
+    /// Steps over a nullable byte field (varint length, -1 for null, then the bytes) and returns its length.
+    @inline(__always)
+    private static func skipBytes(_ raw: UnsafeRawBufferPointer, _ position: inout Int, _ end: Int, context: StaticString) throws -> Int32 {
+        let length = try readRawVarint(raw, &position, end, context: context)
+        guard length >= 0 else {
+            guard length == -1 else { throw KafkaProtocolError.invalidLength(context: "\(context)", length: Int(length)) }
+            return -1
+        }
+        guard Int(length) <= end - position else { throw truncatedField(context, needed: Int(length), available: end - position) }
+        position += Int(length)
+        return length
     }
 
     /// A nullable byte field: varint length (-1 for null), then the bytes, as a slice.
@@ -95,7 +174,8 @@ public struct RecordIterator: Sendable {
     }
 
     @inline(never)
-    private func readHeaders(_ raw: UnsafeRawBufferPointer, _ position: inout Int, _ end: Int, count: Int32) throws -> [RecordHeader] {
+    private func readHeaders(_ raw: UnsafeRawBufferPointer, from start: Int, to end: Int, count: Int32) throws -> [RecordHeader] {
+        var position = start
         // Each header takes at least two bytes (two one-byte lengths), which bounds the reservation.
         guard count > 0, Int(count) <= (end - position) / 2 else {
             throw KafkaProtocolError.invalidCount(context: "record headers", count: Int(count))
@@ -115,6 +195,9 @@ public struct RecordIterator: Sendable {
             position += Int(keyLength)
             let value = try self.readBytes(raw, &position, end, context: "record header value")
             headers.append(RecordHeader(key: key, value: value))
+        }
+        guard position == end else {
+            throw KafkaProtocolError.invalidRecord("record length disagrees with its headers (\(end - position) bytes left)")
         }
         return headers
     }

@@ -157,7 +157,7 @@ func decoded<Message: KafkaMessage>(_ type: Message.Type, _ bytes: [UInt8], vers
 }
 
 /// The example in docs/protocol.md, kept compiling and checked.
-@Suite struct DocumentationExampleTests {
+@Suite struct ProtocolDocumentationExampleTests {
     @Test func framingARequestAndReadingItBack() throws {
         let request = MetadataRequest(topics: [.init(name: "orders")], allowAutoTopicCreation: false)
         let version: Int16 = 12

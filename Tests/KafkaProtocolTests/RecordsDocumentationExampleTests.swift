@@ -3,7 +3,7 @@ import Testing
 import KafkaProtocol
 
 /// The example in docs/records.md, kept compiling and passing.
-@Suite struct DocumentationExampleTests {
+@Suite struct RecordsDocumentationExampleTests {
     @Test func readingExample() throws {
         // A batch as a producer would send it.
         var builder = RecordBatchBuilder(compression: .lz4, producerId: 7, producerEpoch: 0, baseSequence: 0)

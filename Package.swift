@@ -96,9 +96,5 @@ let package = Package(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(
-            name: "KafkaBrokerTests",
-            dependencies: ["KafkaBroker", "KafkaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
-        ),
     ]
 )

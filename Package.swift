@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "KafkaBroker", targets: ["KafkaBroker"]),
+        .library(name: "Rivulet", targets: ["Rivulet"]),
         .executable(name: "rivulet", targets: ["RivuletCLI"]),
         .executable(name: "kafka-protocol-generator", targets: ["KafkaProtocolGenerator"]),
     ],
@@ -60,6 +61,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Streams: DSL, topology, tasks, state stores.
+        .target(
+            name: "Rivulet",
+            dependencies: [
+                "KafkaProtocol", "KafkaClient", "CRocksDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The `rivulet` command: dev broker and console tools.
         .executableTarget(
             name: "RivuletCLI",

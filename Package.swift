@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "KafkaBroker", targets: ["KafkaBroker"]),
         .library(name: "Rivulet", targets: ["Rivulet"]),
+        .library(name: "RivuletTestDriver", targets: ["RivuletTestDriver"]),
         .executable(name: "rivulet", targets: ["RivuletCLI"]),
         .executable(name: "kafka-protocol-generator", targets: ["KafkaProtocolGenerator"]),
     ],
@@ -70,6 +71,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Runs a topology in-process, with no broker (Kafka Streams' TopologyTestDriver).
+        .target(
+            name: "RivuletTestDriver",
+            dependencies: [
+                "Rivulet", "KafkaProtocol", "KafkaClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
 
         // The `rivulet` command: dev broker and console tools.
         .executableTarget(
@@ -103,6 +112,13 @@ let package = Package(
             path: "Samples/ProtocolRoundTrip"
         ),
 
+        .testTarget(
+            name: "RivuletTests",
+            dependencies: [
+                "Rivulet", "RivuletTestDriver", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]

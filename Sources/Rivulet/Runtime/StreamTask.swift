@@ -104,6 +104,11 @@ public final class StreamTask {
         state = .running
     }
 
+    /// A store of the task by name (its outermost layer), for tools and the test driver.
+    public func stateStore(named name: String) -> (any StateStore)? {
+        context.stores[name]
+    }
+
     // MARK: Input
 
     /// The topics the task reads, with the application id applied to internal ones.

@@ -136,7 +136,7 @@ public final class CachingKeyValueStore: KeyValueStore {
 final class MergedCacheIterator: KeyValueIterator {
     private let cached: [(key: ByteBuffer, value: ByteBuffer?)]
     private var index = 0
-    private var stored: any KeyValueIterator
+    private let stored: any KeyValueIterator
     private var pending: KeyValue<ByteBuffer, ByteBuffer>?
 
     init(cached: [(key: ByteBuffer, value: ByteBuffer?)], stored: any KeyValueIterator) {

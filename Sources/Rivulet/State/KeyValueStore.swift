@@ -55,6 +55,8 @@ extension KeyValueStore {
 /// ``close()`` when done early (they also close when released or when their store closes).
 public protocol KeyValueIterator: AnyObject, IteratorProtocol, Sequence
 where Element == KeyValue<ByteBuffer, ByteBuffer>, Iterator == Self {
+    /// The next entry; non-mutating, since iterators are objects (callable on a `let`).
+    func next() -> KeyValue<ByteBuffer, ByteBuffer>?
     /// The key `next()` would return, without consuming it.
     func peekNextKey() -> ByteBuffer?
     func close()
@@ -88,7 +90,7 @@ final class ArrayKeyValueIterator: KeyValueIterator {
 /// Stops an iterator at the first key that no longer has the prefix (the upper bound of a range
 /// scan over a prefix may include the bound itself, which does not have it).
 final class PrefixFilteringIterator: KeyValueIterator {
-    private var inner: any KeyValueIterator
+    private let inner: any KeyValueIterator
     private let prefix: ByteBuffer
 
     init(inner: any KeyValueIterator, prefix: ByteBuffer) {

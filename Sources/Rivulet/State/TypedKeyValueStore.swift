@@ -140,7 +140,7 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 /// Typed entries of a store in key order. Iterating stops at the first entry that fails to
 /// deserialize, leaving the error in ``failure``; ``readAll()`` throws it instead.
 public final class TypedKeyValueIterator<Key, Value>: IteratorProtocol, Sequence {
-    private var inner: any KeyValueIterator
+    private let inner: any KeyValueIterator
     private let store: TypedKeyValueStore<Key, Value>
     /// Why iteration stopped early, if it did.
     public private(set) var failure: (any Error)?

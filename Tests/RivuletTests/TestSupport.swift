@@ -42,3 +42,16 @@ final class RecordingChangelogSink: ChangelogSink {
         writes.append(Write(store: store, key: String(buffer: key), value: value.map { String(buffer: $0) }, timestamp: timestamp))
     }
 }
+
+import Synchronization
+
+/// Collects values from `@Sendable` closures (peek, foreach) for assertions.
+final class Captured<Element: Sendable>: Sendable {
+    private let storage = Mutex<[Element]>([])
+
+    func append(_ element: Element) {
+        storage.withLock { $0.append(element) }
+    }
+
+    var values: [Element] { storage.withLock { $0 } }
+}

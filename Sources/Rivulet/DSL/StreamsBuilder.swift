@@ -36,9 +36,9 @@ public final class StreamsBuilder {
     public func table<Key, Value>(
         _ topic: String, _ consumed: Consumed<Key, Value>, _ materialized: Materialized<Key, Value> = Materialized()
     ) -> KTable<Key, Value> {
+        let storeName = materialized.supplier?.name ?? materialized.storeName ?? newStoreName("\(topic)-STATE-STORE-")
         let sourceName = consumed.processorName ?? newName("KSTREAM-SOURCE-")
         let tableName = newName("KTABLE-SOURCE-")
-        let storeName = materialized.supplier?.name ?? materialized.storeName ?? newStoreName("\(topic)-STATE-STORE-")
         let keySerde = materialized.keySerde ?? consumed.keySerde
         let valueSerde = materialized.valueSerde ?? consumed.valueSerde
         attempt {

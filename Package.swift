@@ -112,6 +112,12 @@ let package = Package(
             path: "Samples/ProtocolRoundTrip"
         ),
 
+        .executableTarget(
+            name: "WordCount",
+            dependencies: ["Rivulet", "RivuletTestDriver"],
+            path: "Samples/WordCount"
+        ),
+
         .testTarget(
             name: "RivuletTests",
             dependencies: [

@@ -164,8 +164,8 @@ public final class StreamTask {
                 chosen = partition
             }
         }
-        guard let partition = chosen, let entry = queues[partition]?.popFirst() else { return false }
-        let source = queues[partition]!.source
+        guard let partition = chosen, let source = queues[partition]?.source,
+              let entry = queues[partition]?.popFirst() else { return false }
         consumed[partition] = entry.record.offset
         commitNeeded = true
         guard entry.timestamp >= 0 else { return true }
@@ -228,7 +228,7 @@ public final class StreamTask {
         // A cache flush emits downstream, which may fill caches flushed before it: repeat until
         // the task's caches are clean (a topology is acyclic, so this ends).
         var rounds = 0
-        while let recordCache, recordCache.hasDirtyEntries, rounds < subtopology.storeNames.count {
+        while let recordCache, recordCache.hasDirtyEntries(task: id), rounds < subtopology.storeNames.count {
             try stateManager.flush()
             rounds += 1
         }

@@ -80,6 +80,12 @@ public final class RecordCache {
     public var hasDirtyEntries: Bool {
         namespaces.values.contains { $0.hasDirtyEntries }
     }
+
+    /// Whether a task's namespaces (`<task id>-<store>`) have entries waiting to be flushed.
+    public func hasDirtyEntries(task: TaskId) -> Bool {
+        let prefix = "\(task)-"
+        return namespaces.contains { $0.key.hasPrefix(prefix) && $0.value.hasDirtyEntries }
+    }
 }
 
 /// One store's part of the record cache. Recency and dirtiness are kept as queues of

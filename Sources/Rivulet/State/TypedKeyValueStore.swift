@@ -122,10 +122,12 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     }
 
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
-        guard let value, let raw = try valueSerde.serialize(value) else { return nil }
-        guard isTimestamped else { return raw }
-        let stamp = timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1
-        return TimestampedBytes.pack(raw, timestamp: stamp)
+        guard let value else { return nil }
+        guard isTimestamped else { return try valueSerde.serialize(value) }
+        // The timestamp first, then the value straight after it: one buffer, no copy.
+        var buffer = ByteBuffer()
+        buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
+        return try valueSerde.serialize(value, into: &buffer) ? buffer : nil
     }
 
     func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {

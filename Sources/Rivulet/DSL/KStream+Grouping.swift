@@ -26,6 +26,7 @@ public struct KGroupedStream<Key, Value> {
     let repartitionRequired: Bool
 
     /// Counts records per key (records with a null key or value are not counted).
+    @discardableResult
     public func count(named: String? = nil, _ materialized: Materialized<Key, Int64> = Materialized()) -> KTable<Key, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -33,6 +34,7 @@ public struct KGroupedStream<Key, Value> {
     }
 
     /// Combines the values of each key: the first value as is, then `reducer(aggregate, value)`.
+    @discardableResult
     public func reduce(
         named: String? = nil, _ materialized: Materialized<Key, Value> = Materialized(),
         _ reducer: @escaping @Sendable (Value, Value) throws -> Value
@@ -46,6 +48,7 @@ public struct KGroupedStream<Key, Value> {
     }
 
     /// Folds the values of each key into an aggregate, starting from `initializer()`.
+    @discardableResult
     public func aggregate<Aggregate>(
         named: String? = nil, _ materialized: Materialized<Key, Aggregate> = Materialized(),
         initializer: @escaping @Sendable () throws -> Aggregate,

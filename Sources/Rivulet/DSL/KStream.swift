@@ -206,11 +206,13 @@ public struct KStream<Key, Value> {
     }
 
     /// A table of the latest value per key of the stream, materialized in a store.
+    @discardableResult
     public func toTable(named: String? = nil, _ materialized: Materialized<Key, Value> = Materialized()) -> KTable<Key, Value> {
         toTable(named: named, materialized, carriedValueSerde: valueSerde) { $0 }
     }
 
     /// A table of the latest value per key, where a `nil` value deletes the key.
+    @discardableResult
     public func toTable<Wrapped>(
         named: String? = nil, _ materialized: Materialized<Key, Wrapped> = Materialized()
     ) -> KTable<Key, Wrapped> where Value == Wrapped? {

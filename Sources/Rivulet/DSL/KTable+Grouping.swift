@@ -25,6 +25,7 @@ public struct KGroupedTable<Key, Value> {
     let valueSerde: Serde<Value>
 
     /// Counts the rows per group.
+    @discardableResult
     public func count(named: String? = nil, _ materialized: Materialized<Key, Int64> = Materialized()) -> KTable<Key, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -35,6 +36,7 @@ public struct KGroupedTable<Key, Value> {
 
     /// Combines the values of each group with `adder`, taking replaced or removed values out
     /// with `subtractor`.
+    @discardableResult
     public func reduce(
         named: String? = nil, _ materialized: Materialized<Key, Value> = Materialized(),
         adder: @escaping @Sendable (Value, Value) throws -> Value,
@@ -49,6 +51,7 @@ public struct KGroupedTable<Key, Value> {
 
     /// Folds each group's values into an aggregate from `initializer()`, with `adder` for values
     /// that join the group and `subtractor` for values that leave it.
+    @discardableResult
     public func aggregate<Aggregate>(
         named: String? = nil, _ materialized: Materialized<Key, Aggregate> = Materialized(),
         initializer: @escaping @Sendable () throws -> Aggregate,

@@ -43,14 +43,17 @@ public final class TestInputTopic<Key, Value> {
         try pipe(key: key.map { ByteBuffer(bytes: $0) }, value: value.map { ByteBuffer(bytes: $0) }, timestamp: timestamp, headers: [])
     }
 
+    /// Pipes a test record with its key, value, timestamp and headers.
     public func pipeRecord(_ record: TestRecord<Key, Value>) throws {
         try pipeInput(record.key, record.value, timestamp: record.timestamp, headers: record.headers)
     }
 
+    /// Pipes records in order, with the topic's clock for timestamps.
     public func pipeKeyValueList(_ records: [KeyValue<Key, Value>]) throws {
         for record in records { try pipeInput(record.key, record.value) }
     }
 
+    /// Pipes keyless records in order.
     public func pipeValueList(_ values: [Value]) throws {
         for value in values { try pipeInput(value) }
     }

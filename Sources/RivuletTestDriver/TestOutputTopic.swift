@@ -50,20 +50,24 @@ public final class TestOutputTopic<Key, Value> {
         )
     }
 
+    /// The next record's key and value; `nil` when none is left.
     public func readKeyValue() throws -> KeyValue<Key, Value>? {
         try readRecord().map { KeyValue($0.key, $0.value) }
     }
 
+    /// Every record left, oldest first.
     public func readRecordsToList() throws -> [TestRecord<Key, Value>] {
         var records: [TestRecord<Key, Value>] = []
         while let record = try readRecord() { records.append(record) }
         return records
     }
 
+    /// The key and value of every record left.
     public func readKeyValuesToList() throws -> [KeyValue<Key, Value>] {
         try readRecordsToList().map { KeyValue($0.key, $0.value) }
     }
 
+    /// The value of every record left.
     public func readValuesToList() throws -> [Value] {
         try readRecordsToList().map(\.value)
     }

@@ -15,6 +15,7 @@ public struct StreamsConfig: Sendable {
     /// Where record timestamps come from, unless a source says otherwise.
     public var defaultTimestampExtractor: TimestampExtractor
 
+    /// A configuration; only the application id has no default.
     public init(
         applicationId: String,
         stateDirectory: String = "/tmp/rivulet-streams",

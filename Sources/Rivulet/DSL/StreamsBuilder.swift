@@ -11,6 +11,7 @@ public final class StreamsBuilder {
     /// The store kind of tables whose `Materialized` does not choose one.
     public let defaultStoreType: DSLStoreType
 
+    /// A builder whose tables use `defaultStoreType` unless their `Materialized` chooses.
     public init(defaultStoreType: DSLStoreType = .rocksDB) {
         self.defaultStoreType = defaultStoreType
     }

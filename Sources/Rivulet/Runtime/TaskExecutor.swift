@@ -11,6 +11,7 @@ public final class TaskExecutor {
     public let commitInterval: Duration?
     private var lastCommit: Int64
 
+    /// Runs `tasks`, committing every `commitInterval` of the clock passed to it (`nil`: at every chance).
     public init(tasks: [StreamTask], commitInterval: Duration?, now: Int64) {
         self.tasks = tasks.sorted { $0.id < $1.id }
         self.commitInterval = commitInterval

@@ -33,8 +33,10 @@ public enum ByteOrder {
     }
 
     @inlinable
+    /// Whether `a` sorts before `b`.
     public static func less(_ a: ByteBuffer, _ b: ByteBuffer) -> Bool { compare(a, b) < 0 }
 
+    /// Whether `key` starts with the bytes of `prefix`.
     public static func hasPrefix(_ key: ByteBuffer, _ prefix: ByteBuffer) -> Bool {
         guard key.readableBytes >= prefix.readableBytes else { return false }
         return key.withUnsafeReadableBytes { pk in

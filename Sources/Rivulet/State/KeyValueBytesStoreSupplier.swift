@@ -11,6 +11,7 @@ public struct KeyValueBytesStoreSupplier: Sendable {
         self.make = make
     }
 
+    /// A new, unopened store.
     public func get() -> any KeyValueStore { make(name) }
 
     /// RocksDB, in the task's state directory.

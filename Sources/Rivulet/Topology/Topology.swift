@@ -19,6 +19,7 @@ public struct Topology: Sendable {
     private(set) var copartitionedSources: [[String]] = []
     private var topicReaders: [TopicName: String] = [:]
 
+    /// An empty topology.
     public init() {}
 
     // MARK: Processor API

@@ -65,13 +65,19 @@ public final class TopologyTestDriver {
         self.collector = collector
         let cache = RecordCache(maxBytes: config.cacheMaxBytesBuffering)
         var tasks: [StreamTask] = []
-        for subtopology in topology.subtopologies {
-            let task = try StreamTask(
-                id: TaskId(subtopology: subtopology.id, partition: 0), topology: topology, config: config,
-                collector: collector, recordCache: cache, wallClockTime: initialWallClockTime
-            )
-            try task.initializeProcessors()
-            tasks.append(task)
+        do {
+            for subtopology in topology.subtopologies {
+                let task = try StreamTask(
+                    id: TaskId(subtopology: subtopology.id, partition: 0), topology: topology, config: config,
+                    collector: collector, recordCache: cache, wallClockTime: initialWallClockTime
+                )
+                tasks.append(task)
+                try task.initializeProcessors()
+            }
+        } catch {
+            for task in tasks { try? task.close() }
+            if let ownedStateDirectory { try? FileManager.default.removeItem(atPath: ownedStateDirectory) }
+            throw error
         }
         collector.feedBack = Set(tasks.flatMap(\.sourceTopics)).filter { internalTopics.contains($0) }
         self.executor = TaskExecutor(tasks: tasks, commitInterval: commitInterval, now: initialWallClockTime)
@@ -108,7 +114,7 @@ public final class TopologyTestDriver {
     /// Appends a record to an input topic's only partition and processes it, with everything it
     /// causes, before returning.
     func pipe(topic: String, key: ByteBuffer?, value: ByteBuffer?, timestamp: Int64, headers: [RecordHeader]) throws {
-        precondition(!closed, "the driver is closed")
+        guard !closed else { throw StreamsError.illegalState("the driver is closed") }
         let partition = TopicPartition(topic: topic, partition: 0)
         guard executor.task(reading: partition) != nil else {
             throw StreamsError.unknownPartition(topic: topic, partition: 0)

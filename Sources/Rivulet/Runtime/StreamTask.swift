@@ -45,8 +45,26 @@ public final class StreamTask {
         let context = TaskContext(taskId: id, config: config, collector: collector, wallClockTime: wallClockTime)
         self.context = context
         let taskDirectory = "\(config.stateDirectory)/\(config.applicationId)/\(id)"
-        self.stateManager = try ProcessorStateManager(taskId: id, taskDirectory: taskDirectory)
+        let stateManager = try ProcessorStateManager(taskId: id, taskDirectory: taskDirectory)
+        self.stateManager = stateManager
+        do {
+            (nodes, sources) = try Self.build(
+                topology: topology, subtopology: subtopology, config: config, context: context,
+                stateManager: stateManager, recordCache: recordCache, taskDirectory: taskDirectory
+            )
+        } catch {
+            // Whatever opened (RocksDB holds a lock on its directory) must not outlive the failure.
+            try? stateManager.close()
+            throw error
+        }
+    }
 
+    /// Builds and opens the stores, then the nodes, wired, with the sources by topic.
+    private static func build(
+        topology: Topology, subtopology: Subtopology, config: StreamsConfig, context: TaskContext,
+        stateManager: ProcessorStateManager, recordCache: RecordCache?, taskDirectory: String
+    ) throws -> ([any RuntimeNode], [String: (node: any SourceRuntimeNode, extractor: TimestampExtractor)]) {
+        let id = context.taskId
         for name in subtopology.storeNames {
             guard let definition = topology.store(named: name) else { throw TopologyError.unknownStore(name) }
             let changelog = definition.loggingEnabled
@@ -82,8 +100,7 @@ public final class StreamTask {
             built[name] = node
             ordered.append(node)
         }
-        self.nodes = ordered
-        self.sources = sources
+        return (ordered, sources)
     }
 
     // MARK: Restoration
@@ -154,7 +171,7 @@ public final class StreamTask {
     /// `false` when none is buffered.
     @discardableResult
     public func process() throws -> Bool {
-        precondition(state == .running, "task \(id) is not running")
+        guard state == .running else { throw StreamsError.illegalState("task \(id) is not running: initialize its processors first") }
         var chosen: TopicPartition?
         var smallest = Int64.max
         for (partition, queue) in queues {

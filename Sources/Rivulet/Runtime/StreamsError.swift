@@ -10,6 +10,9 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible {
     case unknownPartition(topic: String, partition: Int32)
     /// The topology cannot run as given.
     case invalidTopology(String)
+    /// A task or driver was used in a state that does not allow it (processing before
+    /// restoration ended, piping into a closed driver).
+    case illegalState(String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible {
             return "no source reads \(topic)-\(partition)"
         case .invalidTopology(let reason):
             return "invalid topology: \(reason)"
+        case .illegalState(let reason):
+            return reason
         }
     }
 }

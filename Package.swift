@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "KafkaBroker", targets: ["KafkaBroker"]),
+        .library(name: "Rivulet", targets: ["Rivulet"]),
+        .library(name: "RivuletTestDriver", targets: ["RivuletTestDriver"]),
         .executable(name: "rivulet", targets: ["RivuletCLI"]),
         .executable(name: "kafka-protocol-generator", targets: ["KafkaProtocolGenerator"]),
     ],
@@ -60,6 +62,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Streams: DSL, topology, tasks, state stores.
+        .target(
+            name: "Rivulet",
+            dependencies: [
+                "KafkaProtocol", "KafkaClient", "CRocksDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Runs a topology in-process, with no broker (Kafka Streams' TopologyTestDriver).
+        .target(
+            name: "RivuletTestDriver",
+            dependencies: [
+                "Rivulet", "KafkaProtocol", "KafkaClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
         // The `rivulet` command: dev broker and console tools.
         .executableTarget(
             name: "RivuletCLI",
@@ -92,10 +112,22 @@ let package = Package(
             path: "Samples/ProtocolRoundTrip"
         ),
 
+        .executableTarget(
+            name: "WordCount",
+            dependencies: ["Rivulet", "RivuletTestDriver"],
+            path: "Samples/WordCount"
+        ),
+
+        .testTarget(
+            name: "RivuletTests",
+            dependencies: [
+                "Rivulet", "RivuletTestDriver", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
-
     ]
 )

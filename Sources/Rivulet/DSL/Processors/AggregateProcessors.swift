@@ -1,0 +1,139 @@
+/// Aggregates a grouped stream into a table: per record, the key's aggregate becomes
+/// `aggregator(key, value, current ?? initial)`. Records with a null key or value are skipped.
+/// The result is stamped with the later of the record's and the previous aggregate's timestamps.
+final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
+    typealias KeyIn = Key
+    typealias ValueIn = Value
+    typealias KeyOut = Key
+    typealias ValueOut = Change<Aggregate>
+
+    private let storeName: String
+    /// The new aggregate from the key, the value and the current aggregate (`nil` for the first).
+    private let step: @Sendable (Key, Value, Aggregate?) throws -> Aggregate
+    private let nullKey = NullCheck<Key>()
+    private let nullValue = NullCheck<Value>()
+    private var store: TypedKeyValueStore<Key, Aggregate>!
+    private var forwarder: TableForwarder<Key, Aggregate>!
+    private var context: ProcessorContext<Key, Change<Aggregate>>!
+
+    init(storeName: String, step: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate) {
+        self.storeName = storeName
+        self.step = step
+    }
+
+    func initialize(context: ProcessorContext<Key, Change<Aggregate>>) throws {
+        self.context = context
+        store = try context.keyValueStore(named: storeName)
+        forwarder = TableForwarder(store: store, context: context)
+    }
+
+    func process(_ record: StreamRecord<Key, Value>) throws {
+        if nullKey.isNull(record.key) || nullValue.isNull(record.value) {
+            context.task.logger.debug("aggregation skipping record with null key or value", metadata: ["node": "\(context.nodeName)"])
+            return
+        }
+        let old = try store.getWithTimestamp(record.key)
+        let aggregate = try step(record.key, record.value, old?.value)
+        let timestamp = max(record.timestamp, old?.timestamp ?? Int64.min)
+        try store.put(record.key, aggregate, timestamp: timestamp)
+        try forwarder.maybeForward(StreamRecord(
+            key: record.key, value: Change(newValue: aggregate, oldValue: old?.value),
+            timestamp: timestamp, headers: record.headers
+        ))
+    }
+}
+
+/// Maps table updates to the rows of a regrouped table (`KTable.groupBy`): the old value is
+/// taken out of the group it mapped to and the new value added to its group. When both map to
+/// the same key, one record carries both; otherwise the subtraction goes first, as its own record.
+final class TableRegroupProcessor<Key, Value, NewKey, NewValue>: Processor {
+    typealias KeyIn = Key
+    typealias ValueIn = Change<Value>
+    typealias KeyOut = NewKey
+    typealias ValueOut = Change<NewValue>
+
+    private let selector: @Sendable (Key, Value) throws -> (NewKey, NewValue)
+    private let keySerde: Serde<NewKey>
+    private var context: ProcessorContext<NewKey, Change<NewValue>>!
+
+    init(selector: @escaping @Sendable (Key, Value) throws -> (NewKey, NewValue), keySerde: Serde<NewKey>) {
+        self.selector = selector
+        self.keySerde = keySerde
+    }
+
+    func initialize(context: ProcessorContext<NewKey, Change<NewValue>>) throws {
+        self.context = context
+    }
+
+    func process(_ record: StreamRecord<Key, Change<Value>>) throws {
+        let old = try record.value.oldValue.map { try selector(record.key, $0) }
+        let new = try record.value.newValue.map { try selector(record.key, $0) }
+        if let old, let new, try sameKey(old.0, new.0) {
+            try context.forward(record.with(key: new.0, value: Change(newValue: new.1, oldValue: old.1)))
+            return
+        }
+        if let old {
+            try context.forward(record.with(key: old.0, value: Change(newValue: nil, oldValue: old.1)))
+        }
+        if let new {
+            try context.forward(record.with(key: new.0, value: Change(newValue: new.1, oldValue: nil)))
+        }
+    }
+
+    /// Keys compare by their bytes: that is what decides their partition and their store row.
+    private func sameKey(_ a: NewKey, _ b: NewKey) throws -> Bool {
+        try keySerde.serialize(a) == keySerde.serialize(b)
+    }
+}
+
+/// Aggregates a regrouped table: subtracts old values, adds new ones. Skips null keys.
+final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
+    typealias KeyIn = Key
+    typealias ValueIn = Change<Value>
+    typealias KeyOut = Key
+    typealias ValueOut = Change<Aggregate>
+
+    private let storeName: String
+    /// Adds a value to the current aggregate (`nil` before the first).
+    private let add: @Sendable (Key, Value, Aggregate?) throws -> Aggregate
+    /// Takes a value out of the current aggregate (`nil` when there is none); `nil` result deletes.
+    private let subtract: @Sendable (Key, Value, Aggregate?) throws -> Aggregate?
+    private let nullKey = NullCheck<Key>()
+    private var store: TypedKeyValueStore<Key, Aggregate>!
+    private var forwarder: TableForwarder<Key, Aggregate>!
+    private var context: ProcessorContext<Key, Change<Aggregate>>!
+
+    init(
+        storeName: String,
+        add: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate,
+        subtract: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate?
+    ) {
+        self.storeName = storeName
+        self.add = add
+        self.subtract = subtract
+    }
+
+    func initialize(context: ProcessorContext<Key, Change<Aggregate>>) throws {
+        self.context = context
+        store = try context.keyValueStore(named: storeName)
+        forwarder = TableForwarder(store: store, context: context)
+    }
+
+    func process(_ record: StreamRecord<Key, Change<Value>>) throws {
+        if nullKey.isNull(record.key) { return }
+        let old = try store.getWithTimestamp(record.key)
+        var aggregate = old?.value
+        if let oldValue = record.value.oldValue {
+            aggregate = try subtract(record.key, oldValue, aggregate)
+        }
+        if let newValue = record.value.newValue {
+            aggregate = try add(record.key, newValue, aggregate)
+        }
+        let timestamp = max(record.timestamp, old?.timestamp ?? Int64.min)
+        try store.put(record.key, aggregate, timestamp: timestamp)
+        try forwarder.maybeForward(StreamRecord(
+            key: record.key, value: Change(newValue: aggregate, oldValue: old?.value),
+            timestamp: timestamp, headers: record.headers
+        ))
+    }
+}

@@ -1,0 +1,102 @@
+import KafkaProtocol
+
+/// A processor's view of its task (Kafka Streams' `ProcessorContext<KForward, VForward>`): forward
+/// records to the nodes after it, reach its stores, schedule punctuators, read the metadata of the
+/// record being processed.
+public final class ProcessorContext<KeyForward, ValueForward> {
+    let task: TaskContext
+    /// The node this context belongs to.
+    public let nodeName: String
+    private let connectedStores: Set<String>
+    private var children: [any RecordReceiver<KeyForward, ValueForward>] = []
+    private var childrenByName: [String: any RecordReceiver<KeyForward, ValueForward>] = [:]
+
+    init(task: TaskContext, nodeName: String, connectedStores: Set<String>) {
+        self.task = task
+        self.nodeName = nodeName
+        self.connectedStores = connectedStores
+    }
+
+    func addChild(_ child: any RecordReceiver<KeyForward, ValueForward>, name: String) {
+        children.append(child)
+        childrenByName[name] = child
+    }
+
+    /// The names of the nodes this one forwards to.
+    public var childNames: [String] { Array(childrenByName.keys).sorted() }
+
+    public var applicationId: String { task.applicationId }
+    public var taskId: TaskId { task.taskId }
+
+    /// Topic, partition and offset of the input record being processed; `nil` in a punctuator.
+    public var recordMetadata: RecordMetadata? { task.recordContext.metadata }
+
+    /// The largest timestamp the task has processed (-1 before any record).
+    public var currentStreamTime: Int64 { task.streamTime }
+
+    /// The wall-clock time the task runs at, in milliseconds (the test driver's mock clock).
+    public var currentSystemTime: Int64 { task.wallClockTime }
+
+    /// Sends a record to every child.
+    public func forward(_ record: StreamRecord<KeyForward, ValueForward>) throws {
+        let saved = enter(record)
+        defer { task.recordContext = saved }
+        for child in children { try child.receive(record) }
+    }
+
+    /// Sends a record to the named child only.
+    public func forward(_ record: StreamRecord<KeyForward, ValueForward>, to childName: String) throws {
+        guard let child = childrenByName[childName] else {
+            throw StreamsError.invalidTopology("\(nodeName) has no child named \(childName)")
+        }
+        let saved = enter(record)
+        defer { task.recordContext = saved }
+        try child.receive(record)
+    }
+
+    /// Makes the forwarded record's timestamp and headers current (stores stamp writes with them)
+    /// and returns what to restore afterwards.
+    @inline(__always)
+    private func enter(_ record: StreamRecord<KeyForward, ValueForward>) -> RecordContext {
+        let saved = task.recordContext
+        task.recordContext.timestamp = record.timestamp
+        task.recordContext.headers = record.headers
+        return saved
+    }
+
+    /// A store connected to this processor, as its outermost layer.
+    public func stateStore(named name: String) throws -> any StateStore {
+        guard connectedStores.contains(name), let store = task.stores[name] else {
+            throw StateStoreError.unknownStore(store: name, processor: nodeName)
+        }
+        return store
+    }
+
+    /// A key-value store connected to this processor, typed.
+    public func keyValueStore<Key, Value>(
+        named name: String, keyType: Key.Type = Key.self, valueType: Value.Type = Value.self
+    ) throws -> TypedKeyValueStore<Key, Value> {
+        let store = try stateStore(named: name)
+        guard let typed = store as? TypedKeyValueStore<Key, Value> else {
+            throw StateStoreError.wrongType(
+                store: name, expected: "\(TypedKeyValueStore<Key, Value>.self)", actual: "\(type(of: store))"
+            )
+        }
+        return typed
+    }
+
+    /// Calls `punctuator` with the current time every `interval` of stream time or wall-clock
+    /// time. While it runs there is no record metadata, and what it forwards carries the
+    /// timestamps it chooses.
+    @discardableResult
+    public func schedule(
+        interval: Duration, type: PunctuationType, _ punctuator: @escaping (_ timestamp: Int64) throws -> Void
+    ) -> any Cancellable {
+        task.schedule(nodeName: nodeName, interval: interval, type: type, punctuator: punctuator)
+    }
+
+    /// Asks the task to commit as soon as it can.
+    public func commit() {
+        task.commitRequested = true
+    }
+}

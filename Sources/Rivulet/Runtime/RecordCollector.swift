@@ -1,0 +1,33 @@
+import KafkaProtocol
+import NIOCore
+
+/// Where a task's output goes: records for sink topics and changelog writes. The Kafka runtime
+/// implements it over a producer; the test driver keeps records in memory.
+public protocol RecordCollector: AnyObject {
+    /// Sends a record. `partition == nil` leaves the choice to the default partitioner (murmur2 of
+    /// the key bytes, as Kafka's producers choose).
+    func send(
+        topic: String, partition: Int32?, timestamp: Int64,
+        key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]
+    ) throws
+    /// How many partitions a topic has, for custom partitioners; `nil` when unknown.
+    func partitionCount(of topic: String) -> Int32?
+    /// Waits until everything sent is acknowledged.
+    func flush() throws
+    /// The offset of the last record acknowledged per partition (changelog checkpoints use it).
+    var offsets: [TopicPartition: Int64] { get }
+}
+
+/// Chooses the partition of a record a sink writes (Kafka's `StreamPartitioner`).
+public struct StreamPartitioner<Key, Value>: Sendable {
+    let choose: @Sendable (_ topic: String, _ key: Key, _ value: Value, _ partitionCount: Int32) -> Int32?
+
+    /// `choose` returns a partition in `0..<partitionCount`, or `nil` for the default partitioner.
+    public init(_ choose: @escaping @Sendable (_ topic: String, _ key: Key, _ value: Value, _ partitionCount: Int32) -> Int32?) {
+        self.choose = choose
+    }
+
+    public func partition(topic: String, key: Key, value: Value, partitionCount: Int32) -> Int32? {
+        choose(topic, key, value, partitionCount)
+    }
+}

@@ -1,0 +1,185 @@
+import NIOCore
+
+/// A key-value store of typed keys and values over the byte-level layers (the role of Kafka's
+/// metered store): what processors and the test driver use. Keys and values go through their
+/// serdes here and nowhere else.
+///
+/// A timestamped store (what DSL tables use) keeps each value with the timestamp of the record
+/// that wrote it, in the ``TimestampedBytes`` layout.
+public final class TypedKeyValueStore<Key, Value>: StateStore {
+    /// The byte-level store below (a cache, a change logger, or the store itself).
+    public let bytes: any KeyValueStore
+    public let keySerde: Serde<Key>
+    public let valueSerde: Serde<Value>
+    public let isTimestamped: Bool
+    private var recordContextHolder: (any RecordContextHolder)?
+    /// Reused for the keys of lookups, which the store below does not keep.
+    private var keyScratch = ByteBuffer()
+
+    public init(bytes: any KeyValueStore, keySerde: Serde<Key>, valueSerde: Serde<Value>, timestamped: Bool) {
+        self.bytes = bytes
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.isTimestamped = timestamped
+    }
+
+    public var name: String { bytes.name }
+    public var persistent: Bool { bytes.persistent }
+    public var isOpen: Bool { bytes.isOpen }
+
+    public func initialize(context: StateStoreContext) throws {
+        try bytes.initialize(context: context)
+        recordContextHolder = context.recordContextHolder
+    }
+
+    public func flush() throws { try bytes.flush() }
+    public func close() throws { try bytes.close() }
+
+    public func get(_ key: Key) throws -> Value? {
+        try getWithTimestamp(key)?.value
+    }
+
+    /// The value with the timestamp of the record that wrote it (-1 for a store without timestamps).
+    public func getWithTimestamp(_ key: Key) throws -> ValueAndTimestamp<Value>? {
+        guard let raw = try bytes.get(lookupKey(key)) else { return nil }
+        return try decode(raw)
+    }
+
+    /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
+    /// record being processed.
+    public func put(_ key: Key, _ value: Value?, timestamp: Int64? = nil) throws {
+        try bytes.put(storedKey(key), encode(value, timestamp: timestamp))
+    }
+
+    /// Writes only when the key is absent; returns the value that was there.
+    @discardableResult
+    public func putIfAbsent(_ key: Key, _ value: Value, timestamp: Int64? = nil) throws -> Value? {
+        let previous = try bytes.putIfAbsent(storedKey(key), encode(value, timestamp: timestamp))
+        return try previous.map { try decode($0).value }
+    }
+
+    public func putAll(_ entries: [KeyValue<Key, Value?>], timestamp: Int64? = nil) throws {
+        try bytes.putAll(entries.map { KeyValue(try storedKey($0.key), try encode($0.value, timestamp: timestamp)) })
+    }
+
+    /// Deletes the key; returns the value it had.
+    @discardableResult
+    public func delete(_ key: Key) throws -> Value? {
+        try bytes.delete(storedKey(key)).map { try decode($0).value }
+    }
+
+    /// Entries with `from <= key <= to` in the order of their key bytes; `nil` bounds are open.
+    public func range(from: Key? = nil, to: Key? = nil) throws -> TypedKeyValueIterator<Key, Value> {
+        let lower = try from.map { try storedKey($0) }
+        let upper = try to.map { try storedKey($0) }
+        return TypedKeyValueIterator(inner: try bytes.range(from: lower, to: upper), store: self)
+    }
+
+    public func all() throws -> TypedKeyValueIterator<Key, Value> {
+        TypedKeyValueIterator(inner: try bytes.all(), store: self)
+    }
+
+    /// Entries whose key bytes start with the bytes of `prefix` in `prefixSerde`.
+    public func prefixScan<Prefix>(_ prefix: Prefix, prefixSerde: Serde<Prefix>) throws -> TypedKeyValueIterator<Key, Value> {
+        guard let prefixBytes = try prefixSerde.serialize(prefix) else { throw StateStoreError.nullKey(store: name) }
+        return TypedKeyValueIterator(inner: try bytes.prefixScan(prefixBytes), store: self)
+    }
+
+    public func approximateNumEntries() throws -> Int { try bytes.approximateNumEntries() }
+
+    /// When a cache sits below, reports every entry it writes down as a typed table update
+    /// (new and old value, stamped with the new value's timestamp) and returns `true`; returns
+    /// `false` when nothing caches, and the caller forwards its own updates.
+    func setTableFlushListener(_ forward: @escaping (StreamRecord<Key, Change<Value>>) throws -> Void) -> Bool {
+        guard let caching = bytes as? CachingKeyValueStore else { return false }
+        return caching.setFlushListener { [unowned self] key, newBytes, oldBytes, context in
+            let newValue = try newBytes.map { try self.decode($0) }
+            let oldValue = try oldBytes.map { try self.decode($0) }
+            let timestamp = (self.isTimestamped ? newValue?.timestamp : nil) ?? context.timestamp
+            let record = StreamRecord(
+                key: try self.keySerde.deserialize(key),
+                value: Change(newValue: newValue?.value, oldValue: oldValue?.value),
+                timestamp: timestamp,
+                headers: context.headers
+            )
+            try forward(record)
+        }
+    }
+
+    // MARK: Bytes
+
+    /// The key in bytes for a lookup (a scratch buffer: the store below does not keep it).
+    private func lookupKey(_ key: Key) throws -> ByteBuffer {
+        keyScratch.clear()
+        guard try keySerde.serialize(key, into: &keyScratch) else { throw StateStoreError.nullKey(store: name) }
+        return keyScratch
+    }
+
+    /// The key in bytes of its own, for a write.
+    private func storedKey(_ key: Key) throws -> ByteBuffer {
+        guard let bytes = try keySerde.serialize(key) else { throw StateStoreError.nullKey(store: name) }
+        return bytes
+    }
+
+    func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
+        guard let value else { return nil }
+        guard isTimestamped else { return try valueSerde.serialize(value) }
+        // The timestamp first, then the value straight after it: one buffer, no copy.
+        var buffer = ByteBuffer()
+        buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
+        return try valueSerde.serialize(value, into: &buffer) ? buffer : nil
+    }
+
+    func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {
+        guard isTimestamped else { return ValueAndTimestamp(try valueSerde.deserialize(raw), timestamp: -1) }
+        guard let (value, timestamp) = TimestampedBytes.unpack(raw) else {
+            throw SerdeError.invalidEncoding(type: "timestamped value of store \(name)", reason: "\(raw.readableBytes) bytes")
+        }
+        return ValueAndTimestamp(try valueSerde.deserialize(value), timestamp: timestamp)
+    }
+}
+
+/// Typed entries of a store in key order. Iterating stops at the first entry that fails to
+/// deserialize, leaving the error in ``failure``; ``readAll()`` throws it instead.
+public final class TypedKeyValueIterator<Key, Value>: IteratorProtocol, Sequence {
+    private let inner: any KeyValueIterator
+    private let store: TypedKeyValueStore<Key, Value>
+    /// Why iteration stopped early, if it did.
+    public private(set) var failure: (any Error)?
+
+    init(inner: any KeyValueIterator, store: TypedKeyValueStore<Key, Value>) {
+        self.inner = inner
+        self.store = store
+    }
+
+    deinit {
+        inner.close()
+    }
+
+    public func next() -> KeyValue<Key, Value>? {
+        guard failure == nil else { return nil }
+        do {
+            return try nextEntry()
+        } catch {
+            failure = error
+            inner.close()
+            return nil
+        }
+    }
+
+    /// The next entry, throwing when it cannot be deserialized.
+    public func nextEntry() throws -> KeyValue<Key, Value>? {
+        guard let entry = inner.next() else { return nil }
+        return KeyValue(try store.keySerde.deserialize(entry.key), try store.decode(entry.value).value)
+    }
+
+    /// Every remaining entry; closes the iterator.
+    public func readAll() throws -> [KeyValue<Key, Value>] {
+        defer { inner.close() }
+        var result: [KeyValue<Key, Value>] = []
+        while let entry = try nextEntry() { result.append(entry) }
+        return result
+    }
+
+    public func close() { inner.close() }
+}

@@ -1,0 +1,151 @@
+import NIOCore
+@testable import Rivulet
+import Testing
+
+@Suite struct CachingStoreTests {
+    /// A caching layer over an in-memory store, with a listener recording what gets written down.
+    final class Fixture {
+        let inner = InMemoryKeyValueStore(name: "cached")
+        let store: CachingKeyValueStore
+        let cache: RecordCache
+        let holder = SimpleRecordContextHolder()
+        var flushed: [String] = []
+
+        init(cacheBytes: Int) throws {
+            cache = RecordCache(maxBytes: cacheBytes)
+            store = CachingKeyValueStore(wrapping: inner)
+            let context = StateStoreContext(
+                applicationId: "app", taskId: TaskId(subtopology: 0, partition: 0), taskDirectory: "/nonexistent",
+                changelogSink: nil, recordCache: cache, recordContextHolder: holder
+            )
+            try store.initialize(context: context)
+            store.setFlushListener { [unowned self] key, new, old, context in
+                self.flushed.append("\(String(buffer: key)):\(text(new) ?? "null")<-\(text(old) ?? "null")@\(context.timestamp)")
+            }
+        }
+
+        func put(_ key: String, _ value: String?, at timestamp: Int64) throws {
+            holder.recordContext = RecordContext(metadata: nil, timestamp: timestamp)
+            try store.put(buffer(key), value.map(buffer))
+        }
+    }
+
+    @Test func repeatedUpdatesFoldUntilFlush() throws {
+        let fixture = try Fixture(cacheBytes: 1 << 20)
+        #expect(fixture.store.isCaching)
+        try fixture.put("a", "1", at: 1)
+        try fixture.put("b", "1", at: 2)
+        try fixture.put("a", "2", at: 3)
+        try fixture.put("a", "3", at: 4)
+        // Reads see the cache; the store below has nothing yet.
+        #expect(text(try fixture.store.get(buffer("a"))) == "3")
+        #expect(try fixture.inner.get(buffer("a")) == nil)
+        #expect(fixture.flushed.isEmpty)
+        try fixture.store.flush()
+        // One write per key, in the order of each key's last update, with that update's context.
+        #expect(fixture.flushed == ["b:1<-null@2", "a:3<-null@4"])
+        #expect(text(try fixture.inner.get(buffer("a"))) == "3")
+        try fixture.put("a", "4", at: 5)
+        try fixture.put("b", nil, at: 6)
+        try fixture.store.flush()
+        #expect(fixture.flushed.suffix(2) == ["a:4<-3@5", "b:null<-1@6"])
+        #expect(try fixture.inner.get(buffer("b")) == nil)
+        #expect(try fixture.store.get(buffer("b")) == nil)
+    }
+
+    @Test func zeroSizedCacheWritesThrough() throws {
+        let fixture = try Fixture(cacheBytes: 0)
+        #expect(!fixture.store.isCaching)
+        try fixture.put("a", "1", at: 1)
+        #expect(text(try fixture.inner.get(buffer("a"))) == "1")
+        // Without caching there is no listener: the store's owner forwards for itself.
+        #expect(fixture.flushed.isEmpty)
+    }
+
+    @Test func evictionFlushesAllDirtyEntriesInOrder() throws {
+        // Each entry costs its key and value bytes plus 64 of overhead: 66 bytes here, so a
+        // 200-byte cache holds three entries and the fourth evicts the least recently used.
+        let fixture = try Fixture(cacheBytes: 200)
+        try fixture.put("a", "1", at: 1)
+        try fixture.put("b", "1", at: 2)
+        try fixture.put("c", "1", at: 3)
+        #expect(fixture.flushed.isEmpty)
+        _ = try fixture.store.get(buffer("a"))  // "a" is now more recent than "b"
+        try fixture.put("d", "1", at: 4)
+        // Evicting dirty "b" first flushed every dirty entry, in dirty order.
+        #expect(fixture.flushed == ["a:1<-null@1", "b:1<-null@2", "c:1<-null@3", "d:1<-null@4"])
+        #expect(fixture.cache.currentBytes <= 200)
+        #expect(fixture.cache.count(namespace: "0_0-cached") == 3)
+        #expect(text(try fixture.store.get(buffer("b"))) == "1")
+    }
+
+    @Test func rangeMergesCacheOverStore() throws {
+        let fixture = try Fixture(cacheBytes: 1 << 20)
+        try fixture.inner.put(buffer("a"), buffer("stored"))
+        try fixture.inner.put(buffer("c"), buffer("stored"))
+        try fixture.inner.put(buffer("e"), buffer("stored"))
+        try fixture.put("b", "cached", at: 1)
+        try fixture.put("c", "cached", at: 1)
+        try fixture.put("e", nil, at: 1)
+        try fixture.put("f", "cached", at: 1)
+        #expect(pairs(try fixture.store.all()) == ["a=stored", "b=cached", "c=cached", "f=cached"])
+        #expect(pairs(try fixture.store.range(from: buffer("b"), to: buffer("e"))) == ["b=cached", "c=cached"])
+    }
+
+    @Test func typedStoreDecodesFlushedUpdates() throws {
+        let inner = InMemoryKeyValueStore(name: "typed")
+        let caching = CachingKeyValueStore(wrapping: inner)
+        let typed = TypedKeyValueStore(bytes: caching, keySerde: .string, valueSerde: .int64, timestamped: true)
+        let holder = SimpleRecordContextHolder(RecordContext(metadata: nil, timestamp: 10))
+        try typed.initialize(context: StateStoreContext(
+            applicationId: "app", taskId: TaskId(subtopology: 1, partition: 2), taskDirectory: "/nonexistent",
+            changelogSink: nil, recordCache: RecordCache(maxBytes: 1 << 20), recordContextHolder: holder
+        ))
+        var updates: [StreamRecord<String, Change<Int64>>] = []
+        #expect(typed.setTableFlushListener { updates.append($0) })
+        try typed.put("k", 1)
+        try typed.put("k", 2, timestamp: 15)
+        try typed.flush()
+        #expect(updates == [StreamRecord(key: "k", value: Change(newValue: 2, oldValue: nil), timestamp: 15)])
+        #expect(try typed.getWithTimestamp("k") == ValueAndTimestamp(2, timestamp: 15))
+        // Below the cache, the value is the timestamp in 8 big-endian bytes, then the value's.
+        #expect(Array(try #require(try inner.get(buffer("k"))).readableBytesView) == [0, 0, 0, 0, 0, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 2])
+    }
+}
+
+@Suite struct ChangeLoggingStoreTests {
+    private func logged(format: ChangeLoggingKeyValueStore.ValueFormat) throws
+        -> (ChangeLoggingKeyValueStore, RecordingChangelogSink, SimpleRecordContextHolder) {
+        let sink = RecordingChangelogSink()
+        let holder = SimpleRecordContextHolder(RecordContext(metadata: nil, timestamp: 100))
+        let store = ChangeLoggingKeyValueStore(wrapping: InMemoryKeyValueStore(name: "logged"), format: format)
+        try store.initialize(context: StateStoreContext(
+            applicationId: "app", taskId: TaskId(subtopology: 0, partition: 0), taskDirectory: "/nonexistent",
+            changelogSink: sink, recordCache: nil, recordContextHolder: holder
+        ))
+        return (store, sink, holder)
+    }
+
+    @Test func everyWriteIsLoggedWithTheRecordTimestamp() throws {
+        let (store, sink, holder) = try logged(format: .plain)
+        try store.put(buffer("a"), buffer("1"))
+        holder.recordContext.timestamp = 200
+        try store.putAll([KeyValue(buffer("b"), buffer("2")), KeyValue(buffer("c"), buffer("3"))])
+        _ = try store.putIfAbsent(buffer("a"), buffer("ignored"))
+        _ = try store.delete(buffer("b"))
+        #expect(sink.writes == [
+            .init(store: "logged", key: "a", value: "1", timestamp: 100),
+            .init(store: "logged", key: "b", value: "2", timestamp: 200),
+            .init(store: "logged", key: "c", value: "3", timestamp: 200),
+            .init(store: "logged", key: "b", value: nil, timestamp: 200),
+        ])
+        #expect(text(try store.get(buffer("a"))) == "1")
+    }
+
+    @Test func timestampedValuesAreLoggedBareWithTheirOwnTimestamp() throws {
+        let (store, sink, _) = try logged(format: .timestamped)
+        // Timestamp 7 in eight big-endian bytes, then the value "v".
+        try store.put(buffer("k"), buffer([0, 0, 0, 0, 0, 0, 0, 7, 0x76]))
+        #expect(sink.writes == [.init(store: "logged", key: "k", value: "v", timestamp: 7)])
+    }
+}

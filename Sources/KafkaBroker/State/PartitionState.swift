@@ -167,9 +167,10 @@ final class PartitionState: Sendable {
         }
     }
 
-    /// ListOffsets by timestamp: the first offset at or after it, or nil.
-    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        try inner.withLock { try $0.log.offset(forTimestamp: timestamp) }
+    /// ListOffsets by timestamp: the first record whose timestamp is at or after it, with that
+    /// record's timestamp, or nil.
+    func firstRecord(atOrAfter timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        try inner.withLock { try $0.log.firstRecord(atOrAfter: timestamp) }
     }
 
     var maxTimestamp: Int64 { inner.withLock { $0.log.maxTimestamp } }

@@ -149,19 +149,34 @@ final class LogSegment {
         return chunk.getSlice(at: chunk.readerIndex, length: end)
     }
 
-    /// The first offset whose batch has a timestamp at or after `timestamp`, or nil when none has.
-    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        guard maxTimestamp >= timestamp else { return nil }
-        // Start from the indexed batch before the first entry at or after the timestamp.
-        var startKey: Int64 = 0
-        if let entry = timeIndex.entries.last(where: { $0.key < timestamp }) {
-            startKey = Int64(entry.value)
-        }
+    /// The first record at or after `minOffset` whose timestamp is at or after `timestamp`,
+    /// with that timestamp; nil when the segment holds none.
+    ///
+    /// The time index and the batch headers find the first batch whose max timestamp reaches the
+    /// target; that batch is then decoded, because its max timestamp does not say which of its
+    /// records reached the target first.
+    func firstRecord(atOrAfter timestamp: Int64, minOffset: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        guard maxTimestamp >= timestamp, minOffset < nextOffset else { return nil }
+        // Start from the last indexed batch that ends before the target time (or at `minOffset`).
+        var startKey = max(0, minOffset - baseOffset)
+        if let entry = timeIndex.floor(timestamp &- 1) { startKey = max(startKey, Int64(entry.value)) }
         var position = Int(offsetIndex.floor(startKey).map { $0.value } ?? 0)
         while position < size {
             guard let header = try readHeader(at: position, fileSize: size) else { return nil }
-            if header.maxTimestamp >= timestamp { return header.baseOffset }
-            position += header.totalSize
+            defer { position += header.totalSize }
+            guard header.lastOffset >= minOffset, header.maxTimestamp >= timestamp else { continue }
+            let bytes = try log.read(at: position, length: header.totalSize, allocator: allocator)
+            do {
+                let batch = try RecordBatch(decoding: bytes, at: bytes.readerIndex)
+                var records = batch.makeRecordIterator()
+                while let record = try records.next() {
+                    if record.offset >= minOffset && record.timestamp >= timestamp { return (record.offset, record.timestamp) }
+                }
+                // An emptied (compacted) batch, or its matching records lie before the log start: go on.
+            } catch {
+                // A batch whose records cannot be decoded still answers at batch granularity.
+                return (max(header.baseOffset, minOffset), header.maxTimestamp)
+            }
         }
         return nil
     }

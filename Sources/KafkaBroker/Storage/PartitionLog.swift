@@ -159,10 +159,11 @@ final class PartitionLog {
         return nil
     }
 
-    /// The earliest offset with a timestamp at or after `timestamp` (ListOffsets by time).
-    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        for segment in segments where segment.maxTimestamp >= timestamp {
-            if let offset = try segment.offset(forTimestamp: timestamp) { return max(offset, logStartOffset) }
+    /// The first readable record whose timestamp is at or after `timestamp`, and that
+    /// record's timestamp (ListOffsets by time).
+    func firstRecord(atOrAfter timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        for segment in segments where segment.maxTimestamp >= timestamp && segment.nextOffset > logStartOffset {
+            if let found = try segment.firstRecord(atOrAfter: timestamp, minOffset: logStartOffset) { return found }
         }
         return nil
     }

@@ -8,7 +8,10 @@ import NIOCore
 /// segments sort by name. Not thread-safe: the owning `PartitionLog` serialises access.
 final class LogSegment {
     let baseOffset: Int64
+    /// The log file.
     let path: String
+    /// The index, time index and log files, in that order.
+    let filePaths: [String]
     private let log: POSIXFile
     private var offsetIndex: SparseIndex
     private var timeIndex: SparseIndex
@@ -30,14 +33,26 @@ final class LogSegment {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
+    /// The suffixes of a segment's three files, the log last: a segment whose log file exists is
+    /// complete enough to open (missing or stale indexes are rebuilt).
+    static let fileSuffixes = [".index", ".timeindex", ".log"]
+
+    /// The paths of a segment's files, with `extra` appended (".cleaned" for a cleaner's output).
+    static func filePaths(directory: String, baseOffset: Int64, extra: String = "") -> [String] {
+        fileSuffixes.map { directory + "/" + fileName(baseOffset, $0) + extra }
+    }
+
     /// Opens or creates the segment's files. An existing segment is scanned to find its end;
     /// with `recover`, every batch's CRC is checked and a torn or corrupt tail is cut off.
-    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, allocator: ByteBufferAllocator) throws {
+    /// `extraSuffix` names a segment being written beside the live one (the log cleaner's output).
+    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, allocator: ByteBufferAllocator, extraSuffix: String = "") throws {
         self.baseOffset = baseOffset
-        self.path = directory + "/" + Self.fileName(baseOffset, ".log")
+        let paths = Self.filePaths(directory: directory, baseOffset: baseOffset, extra: extraSuffix)
+        self.filePaths = paths
+        self.path = paths[2]
         self.log = try POSIXFile(path: path, create: true)
-        self.offsetIndex = SparseIndex(file: try POSIXFile(path: directory + "/" + Self.fileName(baseOffset, ".index"), create: true), keyWidth: 4)
-        self.timeIndex = SparseIndex(file: try POSIXFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), create: true), keyWidth: 8)
+        self.offsetIndex = SparseIndex(file: try POSIXFile(path: paths[0], create: true), keyWidth: 4)
+        self.timeIndex = SparseIndex(file: try POSIXFile(path: paths[1], create: true), keyWidth: 8)
         self.indexIntervalBytes = indexIntervalBytes
         self.allocator = allocator
         self.nextOffset = baseOffset
@@ -187,11 +202,13 @@ final class LogSegment {
         try timeIndex.sync()
     }
 
-    /// Deletes the segment's files.
+    /// Deletes the segment's files. Open descriptors (a cleaner reading it) stay readable.
     func delete() {
-        let directory = String(path.dropLast(Self.fileName(baseOffset, ".log").count + 1))
-        POSIXFile.remove(path)
-        POSIXFile.remove(directory + "/" + Self.fileName(baseOffset, ".index"))
-        POSIXFile.remove(directory + "/" + Self.fileName(baseOffset, ".timeindex"))
+        for path in filePaths { POSIXFile.remove(path) }
+    }
+
+    /// A second descriptor on the log file, for reading the (closed) segment without its owner's lock.
+    func openForReading() throws -> POSIXFile {
+        try POSIXFile(path: path, create: false)
     }
 }

@@ -127,6 +127,14 @@ final class POSIXFile: @unchecked Sendable {
         rmdir(path)
     }
 
+    /// Makes renames and unlinks in `path` durable.
+    static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError(path: path, operation: "open directory", errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StorageError(path: path, operation: "fsync directory", errno: errno) }
+    }
+
     static func rename(_ from: String, to: String) throws {
         guard Glibc.rename(from, to) == 0 else { throw StorageError(path: from, operation: "rename", errno: errno) }
     }

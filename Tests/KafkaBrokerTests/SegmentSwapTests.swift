@@ -86,6 +86,25 @@ import Testing
         #expect(after.count < before.count)
     }
 
+    @Test func aCorruptClosedSegmentStopsThePassInsteadOfTruncatingIt() throws {
+        let log = try TestLog()
+        _ = try LogCompactionTests.fill(log, keys: 10, rounds: 8)
+        let files = log.segmentFiles
+        let first = try POSIXFile(path: log.directory + "/" + files[0], create: false)
+        let sizeBefore = try first.size()
+        // Break the second batch's magic byte: the cleaner must not take that for the segment's end.
+        var header = try first.read(at: 0, length: RecordBatchHeader.size, allocator: ByteBufferAllocator())
+        let second = try RecordBatchHeader(from: header, at: header.readerIndex).totalSize
+        header.clear()
+        header.writeInteger(Int8(99))
+        try first.write(header, at: second + RecordBatchHeader.Layout.magic)
+
+        #expect(throws: StorageError.self) { try log.state.clean(nowMs: Self.t0, force: true) }
+        #expect(log.segmentFiles == files)
+        #expect(try first.size() == sizeBefore)
+        #expect(!log.allFiles.contains { $0.hasSuffix(".cleaned") || $0.hasPrefix("cleaner-swap") })
+    }
+
     func read(_ partition: PartitionLog) throws -> [StoredRecord] {
         var offset = partition.logStartOffset
         var out: [StoredRecord] = []

@@ -21,18 +21,26 @@ struct SegmentBatchReader {
         self.chunkSize = chunkSize
     }
 
-    /// The next batch's header and bytes, or nil at the end of the segment (or at a batch that
-    /// is not whole, which only a torn active segment can have).
+    /// The next batch's header and bytes, or nil at the end of the segment.
+    /// - Throws: `StorageError` when what follows is not a whole batch: a closed segment has no
+    ///   torn tail, so this is corruption, and a cleaner must not treat it as the segment's end.
     mutating func next() throws -> (header: RecordBatchHeader, bytes: ByteBuffer)? {
-        guard size - position >= RecordBatchHeader.size else { return nil }
+        guard position < size else { return nil }
+        guard size - position >= RecordBatchHeader.size else { throw corrupt("a partial batch header") }
         try ensureBuffered(RecordBatchHeader.size)
-        guard let header = try? RecordBatchHeader(from: chunk, at: chunk.readerIndex + position - chunkStart) else { return nil }
+        guard let header = try? RecordBatchHeader(from: chunk, at: chunk.readerIndex + position - chunkStart) else {
+            throw corrupt("an invalid batch header")
+        }
         let length = header.totalSize
-        guard position + length <= size else { return nil }
+        guard position + length <= size else { throw corrupt("a batch running past the segment's end") }
         try ensureBuffered(length)
         let bytes = chunk.getSlice(at: chunk.readerIndex + position - chunkStart, length: length)!
         position += length
         return (header, bytes)
+    }
+
+    private func corrupt(_ what: String) -> StorageError {
+        StorageError(path: file.path, operation: "read batch at \(position): found \(what) in", errno: 0)
     }
 
     /// Makes sure `count` bytes from `position` are in the chunk, reading a new chunk when not.

@@ -9,10 +9,11 @@ import NIOCore
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var operation: String
+    /// Zero when the failure is not a system call's (bad contents rather than a failing file).
     public var errno: Int32
 
     public var description: String {
-        "\(operation) \(path): \(String(cString: strerror(errno)))"
+        errno == 0 ? "\(operation) \(path)" : "\(operation) \(path): \(String(cString: strerror(errno)))"
     }
 }
 

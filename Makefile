@@ -52,10 +52,13 @@ fuzz: deps
 	swift build -c release --product KafkaProtocolFuzz
 	$$(swift build -c release --show-bin-path)/KafkaProtocolFuzz --seed $$RANDOM --iterations $${ITERATIONS:-20000000}
 
-## Benchmarks (release build); results go to docs/benchmarks.md.
+## Benchmarks (release build); results go to docs/benchmarks.md: the Swift benchmarks' section, then the
+## dev broker against tansu with librdkafka (Benchmarks/broker_throughput.py owns the broker-bench section).
 bench: deps venv
 	swift build -c release --product RivuletBench
+	swift build -c release --product rivulet
 	$$(swift build -c release --show-bin-path)/RivuletBench --output docs/benchmarks.md
+	$(PYTHON) Benchmarks/broker_throughput.py --rivulet $$(swift build -c release --show-bin-path)/rivulet --output docs/benchmarks.md
 
 ## Regenerate the protocol codecs from Kafka's JSON schemas; `git diff` is then empty.
 protocol:

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import Logging
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +13,13 @@ final class BrokerCore: Sendable {
     let offsets: OffsetStore
     let groups: GroupCoordinator
     let transactions: TransactionCoordinator
+    /// Compacts `cleanup.policy=compact` topics in the background.
+    let cleaner: LogCleanerService
     /// The port actually bound, advertised in Metadata.
     let advertisedPort: Int32
     var advertisedHost: String { configuration.advertisedHost ?? configuration.host }
 
-    init(configuration: BrokerConfiguration, advertisedPort: Int, recover: Bool) throws {
+    init(configuration: BrokerConfiguration, advertisedPort: Int, recover: Bool, logger: Logger = Logger(label: "rivulet.broker")) throws {
         self.configuration = configuration
         self.advertisedPort = Int32(advertisedPort)
         self.topics = try TopicRegistry(
@@ -30,11 +33,15 @@ final class BrokerCore: Sendable {
         self.transactions = try TransactionCoordinator(
             dataDirectory: configuration.dataDirectory, maxTimeoutMs: configuration.transactionMaxTimeoutMs,
             topics: topics, offsets: offsets)
+        self.cleaner = LogCleanerService(topics: topics, logger: logger)
     }
 
     private static func createInternalTopic(_ topics: TopicRegistry, _ name: String) throws {
         do {
-            try topics.create(name: name, partitions: 1, replicationFactor: 1, configs: ["cleanup.policy": "compact"], nowMs: nowMs())
+            // Kafka's own settings for the offsets topic: compacted, in 100 MiB segments so that
+            // compaction, which only rewrites closed segments, gets to run.
+            try topics.create(name: name, partitions: 1, replicationFactor: 1,
+                              configs: ["cleanup.policy": "compact", "segment.bytes": "104857600"], nowMs: nowMs())
         } catch {
             throw StorageError(path: name, operation: "create internal topic: \(error.message)", errno: 0)
         }
@@ -47,8 +54,10 @@ final class BrokerCore: Sendable {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
-    /// Periodic maintenance: session expiry, transaction timeouts, flush policy and retention.
+    /// Periodic maintenance: session expiry, transaction timeouts, flush policy, retention, and a
+    /// nudge to the log cleaner (which checks the compacted partitions on its own thread).
     func housekeeping() async {
+        cleaner.wake()
         await groups.expireMembers()
         if await transactions.abortExpired() { appendSignal.notifyAll() }
         let now = Self.nowMs()

@@ -43,7 +43,7 @@ public final class EmbeddedBroker: Sendable {
         let marker = configuration.dataDirectory + "/.clean-shutdown"
         let clean = POSIXFile.exists(marker)
         POSIXFile.remove(marker)
-        let core = try BrokerCore(configuration: configuration, advertisedPort: bound.1, recover: !clean)
+        let core = try BrokerCore(configuration: configuration, advertisedPort: bound.1, recover: !clean, logger: logger)
         let server = BrokerServer(core: core, logger: logger, bound: bound)
         let broker = EmbeddedBroker(core: core, server: server)
         let serving = Task { await server.run() }
@@ -54,7 +54,8 @@ public final class EmbeddedBroker: Sendable {
                 await core.housekeeping()
             }
         }
-        broker.tasks.withLock { $0 = [serving, housekeeping] }
+        let cleaning = Task { await core.cleaner.run() }
+        broker.tasks.withLock { $0 = [serving, housekeeping, cleaning] }
         logger.info("dev broker listening on \(configuration.host):\(bound.1), data in \(configuration.dataDirectory)")
         return broker
     }
@@ -68,6 +69,8 @@ public final class EmbeddedBroker: Sendable {
     /// Stops serving, flushes every log and marks the shutdown clean so the next start skips recovery.
     public func shutdown() async {
         await server.close()
+        // A compaction pass in progress stops between batches; its output is discarded.
+        await core.cleaner.stop()
         let running = tasks.withLock { tasks -> [Task<Void, Never>] in
             defer { tasks.removeAll() }
             return tasks

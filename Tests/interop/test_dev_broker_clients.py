@@ -4,7 +4,7 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -37,6 +37,31 @@ def consume(bootstrap, topic, count, *, isolation="read_uncommitted", timeout=30
             continue
         if message.error():
             if message.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            raise KafkaException(message.error())
+        records.append(message)
+    consumer.close()
+    return records
+
+
+def consume_to_end(bootstrap, topic, *, isolation="read_uncommitted", timeout=30):
+    """Every record of every partition, read until each partition reports its end."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}", "enable.auto.commit": False,
+        "isolation.level": isolation, "enable.partition.eof": True,
+    })
+    partitions = list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    records, at_end = [], set()
+    deadline = time.time() + timeout
+    while at_end != set(partitions):
+        assert time.time() < deadline, f"partitions {set(partitions) - at_end} never reached their end"
+        message = consumer.poll(0.5)
+        if message is None:
+            continue
+        if message.error():
+            if message.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(message.partition())
                 continue
             raise KafkaException(message.error())
         records.append(message)

@@ -25,16 +25,18 @@ extension BrokerCore {
                 case OffsetSpec.earliest, OffsetSpec.earliestLocal:
                     out.offset = partition.logStartOffset
                 case OffsetSpec.maxTimestamp:
+                    // The first record carrying the largest timestamp.
                     let max = partition.maxTimestamp
-                    if max >= 0, let offset = try? partition.offset(forTimestamp: max) {
-                        out.timestamp = max
-                        out.offset = offset
+                    if max >= 0, let found = try? partition.firstRecord(atOrAfter: max) {
+                        out.timestamp = found.timestamp
+                        out.offset = found.offset
                     }
                 default:
-                    if p.timestamp >= 0, let offset = try? partition.offset(forTimestamp: p.timestamp),
-                       offset < partition.endOffset(readCommitted: readCommitted) {
-                        out.offset = offset
-                        out.timestamp = p.timestamp
+                    // The first record whose timestamp reaches the target, and its own timestamp.
+                    if p.timestamp >= 0, let found = try? partition.firstRecord(atOrAfter: p.timestamp),
+                       found.offset < partition.endOffset(readCommitted: readCommitted) {
+                        out.offset = found.offset
+                        out.timestamp = found.timestamp
                     }
                 }
                 return out

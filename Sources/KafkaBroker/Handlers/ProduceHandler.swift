@@ -5,6 +5,7 @@ extension BrokerCore {
         let acksValid = request.acks == 0 || request.acks == 1 || request.acks == -1
         let now = Self.nowMs()
         var appended = false
+        var rolled = false
         var responses: [ProduceResponse.TopicProduceResponse] = []
         responses.reserveCapacity(request.topicData.count)
         for topicData in request.topicData {
@@ -26,6 +27,7 @@ extension BrokerCore {
                             result.logAppendTimeMs = appendResult.logAppendTime
                             result.logStartOffset = partition.logStartOffset
                             appended = true
+                            rolled = rolled || appendResult.rolledSegment
                         } catch {
                             fail(error.code, error.message)
                         }
@@ -40,6 +42,8 @@ extension BrokerCore {
             responses.append(ProduceResponse.TopicProduceResponse(name: topicData.name, partitionResponses: partitions))
         }
         if appended { appendSignal.notifyAll() }
+        // A new closed segment may make a compacted partition due for cleaning.
+        if rolled { cleaner.wake() }
         return ProduceResponse(responses: responses)
     }
 }

@@ -167,9 +167,10 @@ final class PartitionState: Sendable {
         }
     }
 
-    /// ListOffsets by timestamp: the first offset at or after it, or nil.
-    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        try inner.withLock { try $0.log.offset(forTimestamp: timestamp) }
+    /// ListOffsets by timestamp: the first record whose timestamp is at or after it, with that
+    /// record's timestamp, or nil.
+    func firstRecord(atOrAfter timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        try inner.withLock { try $0.log.firstRecord(atOrAfter: timestamp) }
     }
 
     var maxTimestamp: Int64 { inner.withLock { $0.log.maxTimestamp } }
@@ -191,6 +192,37 @@ final class PartitionState: Sendable {
         try inner.withLock { state in
             try state.log.flush(nowMs: nowMs, force: false)
             try state.log.applyRetention(nowMs: nowMs)
+        }
+    }
+
+    /// Whether a compaction pass is due (see `PartitionLog.cleaningDue`). Cheap: sizes only.
+    func cleaningDue(nowMs: Int64) -> Bool {
+        inner.withLock { $0.log.cleaningDue(firstUnstableOffset: $0.producers.firstUnstableOffset, nowMs: nowMs) }
+    }
+
+    /// Runs a compaction pass when one is due (or always, with `force`), and returns what it did,
+    /// or nil when none ran.
+    ///
+    /// The lock is held only to take the plan and to swap the result in: the pass itself reads
+    /// closed segments through descriptors of its own, so produce and fetch go on meanwhile and
+    /// keep reading the old segments until the swap.
+    @discardableResult
+    func clean(nowMs: Int64, maxKeys: Int = LogCleaner.defaultMaxKeys, force: Bool = false,
+               shouldStop: () -> Bool = { false }) throws -> CleaningSummary? {
+        let taken = try inner.withLock { state -> (CleaningPlan, Int)? in
+            guard let plan = try state.log.makeCleaningPlan(
+                firstUnstableOffset: state.producers.firstUnstableOffset, aborted: state.aborted,
+                retainedBatchOffsets: state.producers.lastBatchOffsets, nowMs: nowMs, maxKeys: maxKeys, force: force)
+            else { return nil }
+            return (plan, state.log.segments.count)
+        }
+        guard let (plan, segmentsBefore) = taken else { return nil }
+        let cleaned = try LogCleaner.clean(plan, shouldStop: shouldStop)
+        return try inner.withLock { state in
+            let swapped = try state.log.completeCleaning(plan, cleaned)
+            return CleaningSummary(cleanedThrough: cleaned.cleanedThrough, segmentsBefore: segmentsBefore,
+                                   segmentsAfter: state.log.segments.count, recordsRemoved: cleaned.recordsRemoved,
+                                   recordsKept: cleaned.recordsKept, swapped: swapped)
         }
     }
 

@@ -95,6 +95,12 @@ struct ProducerStateTable {
         producers[producerId]?.transactionFirstOffset
     }
 
+    /// Base offsets of every producer's newest batch with a sequence: compaction keeps these batches
+    /// (emptied if need be) so that a restart still knows each producer's epoch and last sequence.
+    var lastBatchOffsets: Set<Int64> {
+        Set(producers.values.compactMap { $0.recent.last?.firstOffset })
+    }
+
     /// The first offset of the oldest open transaction, which bounds the last stable offset.
     var firstUnstableOffset: Int64? {
         producers.values.compactMap(\.transactionFirstOffset).min()

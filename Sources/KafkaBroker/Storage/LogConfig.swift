@@ -22,8 +22,12 @@ public struct LogConfig: Sendable, Equatable {
     public var retentionBytes: Int64 = -1
     /// `cleanup.policy`.
     public var cleanupPolicy = CleanupPolicy.delete
-    /// `delete.retention.ms`: how long compaction keeps tombstones.
+    /// `delete.retention.ms`: how long compaction keeps a tombstone (a record with a null
+    /// value), counted from the tombstone's timestamp, so that consumers catching up can see it.
     public var deleteRetentionMs: Int64 = 24 * 3_600_000
+    /// `min.cleanable.dirty.ratio`: compaction starts when the uncleaned share of the closed
+    /// segments' bytes reaches this fraction.
+    public var minCleanableDirtyRatio = 0.5
     /// `max.message.bytes`: the largest record batch accepted.
     public var maxMessageBytes = 1_048_588
     /// `message.timestamp.type`.
@@ -47,6 +51,7 @@ public struct LogConfig: Sendable, Equatable {
             ("index.interval.bytes", String(indexIntervalBytes)),
             ("max.message.bytes", String(maxMessageBytes)),
             ("message.timestamp.type", timestampType.rawValue),
+            ("min.cleanable.dirty.ratio", String(minCleanableDirtyRatio)),
             ("retention.bytes", String(retentionBytes)),
             ("retention.ms", String(retentionMs)),
             ("segment.bytes", String(segmentBytes)),
@@ -74,6 +79,11 @@ public struct LogConfig: Sendable, Equatable {
         case "flush.messages": flushMessages = Int(clamping: try int64())
         case "flush.ms": flushMs = try int64()
         case "index.interval.bytes": indexIntervalBytes = try positiveInt()
+        case "min.cleanable.dirty.ratio":
+            guard let ratio = Double(value), ratio >= 0, ratio <= 1 else {
+                throw LogConfigError(name: name, value: value, reason: "must be a number between 0 and 1")
+            }
+            minCleanableDirtyRatio = ratio
         case "cleanup.policy":
             let normalized = value.split(separator: ",").map { $0.trimmingCharacters() }.sorted().joined(separator: ",")
             guard let policy = CleanupPolicy(rawValue: normalized) else {
@@ -96,7 +106,7 @@ public struct LogConfig: Sendable, Equatable {
 
     static let acceptedAndIgnored: Set<String> = [
         "min.insync.replicas", "unclean.leader.election.enable", "compression.type", "min.compaction.lag.ms",
-        "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "preallocate", "file.delete.delay.ms",
+        "max.compaction.lag.ms", "preallocate", "file.delete.delay.ms",
         "segment.index.bytes", "segment.jitter.ms", "message.downconversion.enable", "follower.replication.throttled.replicas",
         "leader.replication.throttled.replicas", "message.timestamp.difference.max.ms", "message.timestamp.before.max.ms",
         "message.timestamp.after.max.ms", "local.retention.ms", "local.retention.bytes", "remote.storage.enable",

@@ -8,7 +8,10 @@ import NIOCore
 /// segments sort by name. Not thread-safe: the owning `PartitionLog` serialises access.
 final class LogSegment {
     let baseOffset: Int64
+    /// The log file.
     let path: String
+    /// The index, time index and log files, in that order.
+    let filePaths: [String]
     private let log: POSIXFile
     private var offsetIndex: SparseIndex
     private var timeIndex: SparseIndex
@@ -30,14 +33,26 @@ final class LogSegment {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
+    /// The suffixes of a segment's three files, the log last: a segment whose log file exists is
+    /// complete enough to open (missing or stale indexes are rebuilt).
+    static let fileSuffixes = [".index", ".timeindex", ".log"]
+
+    /// The paths of a segment's files, with `extra` appended (".cleaned" for a cleaner's output).
+    static func filePaths(directory: String, baseOffset: Int64, extra: String = "") -> [String] {
+        fileSuffixes.map { directory + "/" + fileName(baseOffset, $0) + extra }
+    }
+
     /// Opens or creates the segment's files. An existing segment is scanned to find its end;
     /// with `recover`, every batch's CRC is checked and a torn or corrupt tail is cut off.
-    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, allocator: ByteBufferAllocator) throws {
+    /// `extraSuffix` names a segment being written beside the live one (the log cleaner's output).
+    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, allocator: ByteBufferAllocator, extraSuffix: String = "") throws {
         self.baseOffset = baseOffset
-        self.path = directory + "/" + Self.fileName(baseOffset, ".log")
+        let paths = Self.filePaths(directory: directory, baseOffset: baseOffset, extra: extraSuffix)
+        self.filePaths = paths
+        self.path = paths[2]
         self.log = try POSIXFile(path: path, create: true)
-        self.offsetIndex = SparseIndex(file: try POSIXFile(path: directory + "/" + Self.fileName(baseOffset, ".index"), create: true), keyWidth: 4)
-        self.timeIndex = SparseIndex(file: try POSIXFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), create: true), keyWidth: 8)
+        self.offsetIndex = SparseIndex(file: try POSIXFile(path: paths[0], create: true), keyWidth: 4)
+        self.timeIndex = SparseIndex(file: try POSIXFile(path: paths[1], create: true), keyWidth: 8)
         self.indexIntervalBytes = indexIntervalBytes
         self.allocator = allocator
         self.nextOffset = baseOffset
@@ -149,19 +164,34 @@ final class LogSegment {
         return chunk.getSlice(at: chunk.readerIndex, length: end)
     }
 
-    /// The first offset whose batch has a timestamp at or after `timestamp`, or nil when none has.
-    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        guard maxTimestamp >= timestamp else { return nil }
-        // Start from the indexed batch before the first entry at or after the timestamp.
-        var startKey: Int64 = 0
-        if let entry = timeIndex.entries.last(where: { $0.key < timestamp }) {
-            startKey = Int64(entry.value)
-        }
+    /// The first record at or after `minOffset` whose timestamp is at or after `timestamp`,
+    /// with that timestamp; nil when the segment holds none.
+    ///
+    /// The time index and the batch headers find the first batch whose max timestamp reaches the
+    /// target; that batch is then decoded, because its max timestamp does not say which of its
+    /// records reached the target first.
+    func firstRecord(atOrAfter timestamp: Int64, minOffset: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        guard maxTimestamp >= timestamp, minOffset < nextOffset else { return nil }
+        // Start from the last indexed batch that ends before the target time (or at `minOffset`).
+        var startKey = max(0, minOffset - baseOffset)
+        if let entry = timeIndex.floor(timestamp &- 1) { startKey = max(startKey, Int64(entry.value)) }
         var position = Int(offsetIndex.floor(startKey).map { $0.value } ?? 0)
         while position < size {
             guard let header = try readHeader(at: position, fileSize: size) else { return nil }
-            if header.maxTimestamp >= timestamp { return header.baseOffset }
-            position += header.totalSize
+            defer { position += header.totalSize }
+            guard header.lastOffset >= minOffset, header.maxTimestamp >= timestamp else { continue }
+            let bytes = try log.read(at: position, length: header.totalSize, allocator: allocator)
+            do {
+                let batch = try RecordBatch(decoding: bytes, at: bytes.readerIndex)
+                var records = batch.makeRecordIterator()
+                while let record = try records.next() {
+                    if record.offset >= minOffset && record.timestamp >= timestamp { return (record.offset, record.timestamp) }
+                }
+                // An emptied (compacted) batch, or its matching records lie before the log start: go on.
+            } catch {
+                // A batch whose records cannot be decoded still answers at batch granularity.
+                return (max(header.baseOffset, minOffset), header.maxTimestamp)
+            }
         }
         return nil
     }
@@ -172,11 +202,13 @@ final class LogSegment {
         try timeIndex.sync()
     }
 
-    /// Deletes the segment's files.
+    /// Deletes the segment's files. Open descriptors (a cleaner reading it) stay readable.
     func delete() {
-        let directory = String(path.dropLast(Self.fileName(baseOffset, ".log").count + 1))
-        POSIXFile.remove(path)
-        POSIXFile.remove(directory + "/" + Self.fileName(baseOffset, ".index"))
-        POSIXFile.remove(directory + "/" + Self.fileName(baseOffset, ".timeindex"))
+        for path in filePaths { POSIXFile.remove(path) }
+    }
+
+    /// A second descriptor on the log file, for reading the (closed) segment without its owner's lock.
+    func openForReading() throws -> POSIXFile {
+        try POSIXFile(path: path, create: false)
     }
 }

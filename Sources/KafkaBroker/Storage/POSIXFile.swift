@@ -9,10 +9,11 @@ import NIOCore
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var operation: String
+    /// Zero when the failure is not a system call's (bad contents rather than a failing file).
     public var errno: Int32
 
     public var description: String {
-        "\(operation) \(path): \(String(cString: strerror(errno)))"
+        errno == 0 ? "\(operation) \(path)" : "\(operation) \(path): \(String(cString: strerror(errno)))"
     }
 }
 
@@ -125,6 +126,14 @@ final class POSIXFile: @unchecked Sendable {
             }
         }
         rmdir(path)
+    }
+
+    /// Makes renames and unlinks in `path` durable.
+    static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError(path: path, operation: "open directory", errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StorageError(path: path, operation: "fsync directory", errno: errno) }
     }
 
     static func rename(_ from: String, to: String) throws {

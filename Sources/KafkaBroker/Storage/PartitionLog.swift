@@ -13,6 +13,8 @@ struct AppendResult {
     var lastOffset: Int64
     /// -1 unless the topic uses LogAppendTime.
     var logAppendTime: Int64
+    /// Whether the append started a new segment (which may make a compacted log due for cleaning).
+    var rolledSegment = false
 }
 
 /// A batch located in the incoming records of a produce request, after validation.
@@ -34,6 +36,11 @@ final class PartitionLog {
     private let allocator: ByteBufferAllocator
     private var unflushedBatches = 0
     private var lastFlushMs: Int64
+    /// Compaction: offsets below this have been cleaned, so their keys are unique among themselves.
+    private(set) var firstDirtyOffset: Int64
+    private let cleanerCheckpoint: OffsetCheckpointFile
+    /// Compaction: when the earliest tombstone kept by the last pass may go.
+    private var nextTombstoneExpiryMs: Int64?
 
     var logEndOffset: Int64 { segments.last?.nextOffset ?? logStartOffset }
     var sizeInBytes: Int { segments.reduce(0) { $0 + $1.size } }
@@ -44,6 +51,11 @@ final class PartitionLog {
         self.allocator = allocator
         self.lastFlushMs = nowMs
         try POSIXFile.makeDirectory(directory)
+        // A compaction pass that committed its swap before a crash is finished; one that did not is dropped.
+        try SegmentSwap.recover(directory: directory)
+        let checkpoint = OffsetCheckpointFile(path: directory + "/cleaner-checkpoint")
+        self.cleanerCheckpoint = checkpoint
+        self.firstDirtyOffset = checkpoint.read() ?? 0
         let bases = try POSIXFile.listDirectory(directory).compactMap { name -> Int64? in
             guard name.hasSuffix(".log") else { return nil }
             return Int64(name.dropLast(4))
@@ -53,7 +65,7 @@ final class PartitionLog {
             let isLast = i == bases.count - 1
             segments.append(try LogSegment(directory: directory, baseOffset: base, indexIntervalBytes: config.indexIntervalBytes, recover: recover && isLast, allocator: allocator))
         }
-        logStartOffset = Self.readLogStartOffset(directory) ?? (segments.first?.baseOffset ?? 0)
+        logStartOffset = OffsetCheckpointFile(path: directory + "/log-start-offset").read() ?? (segments.first?.baseOffset ?? 0)
         if segments.isEmpty {
             segments.append(try LogSegment(directory: directory, baseOffset: logStartOffset, indexIntervalBytes: config.indexIntervalBytes, recover: false, allocator: allocator))
         }
@@ -94,10 +106,28 @@ final class PartitionLog {
             guard header.recordCount >= 0, header.lastOffsetDelta >= 0 else {
                 throw AppendError(code: .invalidRecord, message: "negative record count or offset delta")
             }
+            if config.cleanupPolicy != .delete && !header.isControl { try Self.requireKeys(slice) }
             batches.append(IncomingBatch(position: position, header: header))
             position += size
         }
         return batches
+    }
+
+    /// Compaction keeps the newest record per key, so a compacted topic refuses records without one.
+    private static func requireKeys(_ batchBytes: ByteBuffer) throws(AppendError) {
+        do {
+            let batch = try RecordBatch(decoding: batchBytes, at: batchBytes.readerIndex, options: RecordDecodingOptions(verifyChecksums: false))
+            var records = batch.makeRecordIterator()
+            while let record = try records.next() {
+                guard record.key != nil else {
+                    throw AppendError(code: .invalidRecord, message: "compacted topic cannot accept a record without a key (offset delta \(record.offsetDelta))")
+                }
+            }
+        } catch let error as AppendError {
+            throw error
+        } catch {
+            throw AppendError(code: .corruptMessage, message: "\(error)")
+        }
     }
 
     /// Assigns offsets to validated batches and writes them. For LogAppendTime topics the
@@ -122,20 +152,23 @@ final class PartitionLog {
             maxTimestamp = max(maxTimestamp, batchMax)
             next = last + 1
         }
-        try rollIfNeeded(incomingBytes: records.readableBytes, nowMs: nowMs)
+        let rolled = try rollIfNeeded(incomingBytes: records.readableBytes, nowMs: nowMs)
         try segments.last!.append(records, lastOffset: next - 1, maxTimestamp: maxTimestamp, nowMs: nowMs, entries: entries)
         unflushedBatches += batches.count
         if unflushedBatches >= config.flushMessages { try flush(nowMs: nowMs) }
-        return AppendResult(baseOffset: baseOffset, lastOffset: next - 1, logAppendTime: config.timestampType == .logAppendTime ? nowMs : -1)
+        return AppendResult(baseOffset: baseOffset, lastOffset: next - 1, logAppendTime: config.timestampType == .logAppendTime ? nowMs : -1,
+                            rolledSegment: rolled)
     }
 
-    private func rollIfNeeded(incomingBytes: Int, nowMs: Int64) throws {
+    /// Starts a new segment when the active one is full or old; returns whether it did.
+    private func rollIfNeeded(incomingBytes: Int, nowMs: Int64) throws -> Bool {
         let active = segments.last!
         let full = active.size > 0 && active.size + incomingBytes > config.segmentBytes
         let old = active.firstAppendMs.map { nowMs - $0 >= config.segmentMs } ?? false
-        guard full || old else { return }
+        guard full || old else { return false }
         try active.sync()
         segments.append(try LogSegment(directory: directory, baseOffset: logEndOffset, indexIntervalBytes: config.indexIntervalBytes, recover: false, allocator: allocator))
+        return true
     }
 
     /// Syncs when `flush.ms` has passed since the last sync, or unconditionally with `force`.
@@ -159,16 +192,103 @@ final class PartitionLog {
         return nil
     }
 
-    /// The earliest offset with a timestamp at or after `timestamp` (ListOffsets by time).
-    func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        for segment in segments where segment.maxTimestamp >= timestamp {
-            if let offset = try segment.offset(forTimestamp: timestamp) { return max(offset, logStartOffset) }
+    /// The first readable record whose timestamp is at or after `timestamp`, and that
+    /// record's timestamp (ListOffsets by time).
+    func firstRecord(atOrAfter timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        for segment in segments where segment.maxTimestamp >= timestamp && segment.nextOffset > logStartOffset {
+            if let found = try segment.firstRecord(atOrAfter: timestamp, minOffset: logStartOffset) { return found }
         }
         return nil
     }
 
     /// The largest timestamp in the log and an offset holding it (ListOffsets with MAX_TIMESTAMP).
     var maxTimestamp: Int64 { segments.map(\.maxTimestamp).max() ?? -1 }
+
+    // MARK: Compaction
+
+    /// How many leading segments compaction may rewrite: closed ones lying wholly below
+    /// `firstUnstableOffset` (the first offset of an open transaction, if any).
+    private func cleanableSegmentCount(firstUnstableOffset: Int64?) -> Int {
+        var count = 0
+        while count < segments.count - 1 {
+            let end = segments[count + 1].baseOffset
+            if let firstUnstableOffset, end > firstUnstableOffset { break }
+            count += 1
+        }
+        return count
+    }
+
+    /// Whether a compaction pass is due: the topic is compacted and either the dirty share of the
+    /// cleanable bytes reached `min.cleanable.dirty.ratio`, or a kept tombstone has expired.
+    func cleaningDue(firstUnstableOffset: Int64?, nowMs: Int64) -> Bool {
+        guard config.cleanupPolicy != .delete else { return false }
+        let count = cleanableSegmentCount(firstUnstableOffset: firstUnstableOffset)
+        guard count > 0 else { return false }
+        var total = 0, dirty = 0
+        for index in 0..<count {
+            let segment = segments[index]
+            total += segment.size
+            if segments[index + 1].baseOffset > firstDirtyOffset { dirty += segment.size }
+        }
+        if dirty > 0 && Double(dirty) >= config.minCleanableDirtyRatio * Double(total) { return true }
+        return nextTombstoneExpiryMs.map { $0 <= nowMs } ?? false
+    }
+
+    /// What a compaction pass needs, with descriptors of its own on the cleanable segments;
+    /// nil when the pass is not due (unless `force`) or there is nothing to clean.
+    func makeCleaningPlan(firstUnstableOffset: Int64?, aborted: [AbortedTransaction], retainedBatchOffsets: Set<Int64>,
+                          nowMs: Int64, maxKeys: Int, force: Bool) throws -> CleaningPlan? {
+        guard config.cleanupPolicy != .delete else { return nil }
+        guard force || cleaningDue(firstUnstableOffset: firstUnstableOffset, nowMs: nowMs) else { return nil }
+        let count = cleanableSegmentCount(firstUnstableOffset: firstUnstableOffset)
+        guard count > 0 else { return nil }
+        var planned: [CleaningPlan.Segment] = []
+        for index in 0..<count {
+            let segment = segments[index]
+            planned.append(CleaningPlan.Segment(baseOffset: segment.baseOffset, endOffset: segments[index + 1].baseOffset,
+                                                size: segment.size, file: try segment.openForReading()))
+        }
+        return CleaningPlan(directory: directory, segments: planned, firstDirtyOffset: firstDirtyOffset, aborted: aborted,
+                            retainedBatchOffsets: retainedBatchOffsets, deleteRetentionMs: config.deleteRetentionMs,
+                            segmentBytes: config.segmentBytes, indexIntervalBytes: config.indexIntervalBytes,
+                            nowMs: nowMs, maxKeys: maxKeys)
+    }
+
+    /// Swaps a pass's cleaned segments in. When the log changed under the pass (retention or
+    /// DeleteRecords removed a planned segment) the output is discarded and false returned.
+    func completeCleaning(_ plan: CleaningPlan, _ cleaned: CleanedLog) throws -> Bool {
+        let unchanged = segments.count > plan.segments.count
+            && zip(segments, plan.segments).allSatisfy { $0.baseOffset == $1.baseOffset && $0.size == $1.size }
+        guard unchanged else {
+            SegmentSwap.discard(directory: directory, groups: cleaned.groups)
+            return false
+        }
+        if !cleaned.groups.isEmpty {
+            try SegmentSwap.commit(directory: directory, groups: cleaned.groups)
+            try SegmentSwap.apply(directory: directory)
+            let replacedBy = Dictionary(uniqueKeysWithValues: cleaned.groups.flatMap { group in group.replaced.map { ($0, group.baseOffset) } })
+            var rebuilt: [LogSegment] = []
+            rebuilt.reserveCapacity(segments.count)
+            for segment in segments {
+                guard let base = replacedBy[segment.baseOffset] else {
+                    rebuilt.append(segment)
+                    continue
+                }
+                // The first segment of a group is reopened on its cleaned files; the others are gone.
+                if base == segment.baseOffset {
+                    rebuilt.append(try LogSegment(directory: directory, baseOffset: base, indexIntervalBytes: config.indexIntervalBytes,
+                                                  recover: false, allocator: allocator))
+                }
+            }
+            segments = rebuilt
+        }
+        if cleaned.cleanedThrough != firstDirtyOffset {
+            firstDirtyOffset = cleaned.cleanedThrough
+            try cleanerCheckpoint.write(firstDirtyOffset)
+        }
+        nextTombstoneExpiryMs = cleaned.nextTombstoneExpiryMs
+        return true
+    }
 
     // MARK: Deletion
 
@@ -220,21 +340,7 @@ final class PartitionLog {
 
     // MARK: Log start offset checkpoint
 
-    private static func readLogStartOffset(_ directory: String) -> Int64? {
-        guard let file = try? POSIXFile(path: directory + "/log-start-offset", create: false),
-              var bytes = try? file.read(at: 0, length: 8, allocator: ByteBufferAllocator()),
-              let value = bytes.readInteger(as: Int64.self) else { return nil }
-        return value
-    }
-
     private func writeLogStartOffset() throws {
-        let temp = directory + "/log-start-offset.tmp"
-        let file = try POSIXFile(path: temp, create: true)
-        var bytes = ByteBuffer()
-        bytes.writeInteger(logStartOffset)
-        try file.truncate(to: 0)
-        try file.write(bytes, at: 0)
-        try file.sync()
-        try POSIXFile.rename(temp, to: directory + "/log-start-offset")
+        try OffsetCheckpointFile(path: directory + "/log-start-offset").write(logStartOffset)
     }
 }

@@ -75,6 +75,15 @@ let package = Package(
             name: "KafkaCodecProbe",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Test support: lets the Python interop tests drive Rivulet's producer.
+        .executableTarget(
+            name: "RivuletInteropProbe",
+            dependencies: [
+                "KafkaClient", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Random and mutated frames against every decoder (`make test` runs a fixed seed, `make fuzz` a long run).
         .executableTarget(
             name: "KafkaProtocolFuzz",

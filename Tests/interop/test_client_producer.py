@@ -214,3 +214,15 @@ def test_dev_broker_sigkill_mid_produce_loses_no_acknowledged_record(dev_broker)
     for partition in range(3):
         in_partition = [int(m.value()) for m in sorted(stored, key=lambda m: m.offset()) if m.partition() == partition]
         assert in_partition == sorted(in_partition)
+
+
+def test_rivulet_produce_command_sends_stdin_lines(broker):
+    topic = f"cli-{uuid.uuid4().hex[:6]}"
+    create_topic(broker, topic, partitions=1)
+    lines = "user-1\tlogged in\nuser-2\tlogged out\nno key here\n"
+    result = subprocess.run(
+        [str(bin_path() / "rivulet"), "produce", topic, "--bootstrap", broker, "--key-separator", "\t", "--compression", "snappy"],
+        input=lines.encode(), capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert [(m.key(), m.value()) for m in consume(broker, topic, 3)] == [
+        (b"user-1", b"logged in"), (b"user-2", b"logged out"), (None, b"no key here")]

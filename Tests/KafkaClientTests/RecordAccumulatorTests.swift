@@ -28,7 +28,7 @@ import Testing
         (0..<count).map { _ in
             let record = ProducerRecord(topic: "t", partition: partition, value: ByteBuffer(repeating: 0x61, count: valueSize))
             let size = RecordSize.encoded(key: nil, value: record.value, headers: [])
-            return accumulator.append(record, timestamp: 1_700_000_000_000, size: size, completion: .silent, reserved: false)
+            return accumulator.append(record, timestamp: 1_700_000_000_000, size: size, continuation: nil, reserved: false)
         }
     }
 
@@ -175,11 +175,39 @@ import Testing
         #expect(accumulator.snapshot == .init(queuedBatches: 0, inFlightBatches: 0, memoryUsed: 0, resetPending: false))
     }
 
+    @Test func keylessRecordsStickToAPartitionUntilItsBatchIsSent() throws {
+        let accumulator = try makeAccumulator(partitions: 6) { $0.partitioner = .murmur2; $0.batchSize = 1000 }
+        func appendKeyless() -> Int32? {
+            let record = ProducerRecord(topic: "t", value: ByteBuffer(repeating: 0x61, count: 100))
+            let size = RecordSize.encoded(key: nil, value: record.value, headers: [])
+            guard case .appended(let partition, _) = accumulator.append(record, timestamp: 0, size: size, continuation: nil, reserved: false) else { return nil }
+            return partition
+        }
+        // A batch holds about 7 of these records: the partition changes as each batch fills.
+        let partitions = (0..<70).compactMap { _ in appendKeyless() }
+        #expect(partitions.count == 70)
+        var runs: [Int] = []
+        var previous: Int32 = -1
+        for partition in partitions {
+            if partition == previous { runs[runs.count - 1] += 1 } else { runs.append(1) }
+            previous = partition
+        }
+        #expect(runs.count >= 8)
+        #expect(runs.dropLast().allSatisfy { $0 >= 5 }, "\(runs)")
+        #expect(Set(partitions).count > 1)
+        // Keyed records follow murmur2, not the sticky partition.
+        let keyed = ProducerRecord(topic: "t", key: ByteBuffer(bytes: [97, 98, 99, 100]), value: nil)
+        guard case .appended(let partition, _) = accumulator.append(keyed, timestamp: 0, size: 30, continuation: nil, reserved: false) else {
+            Issue.record("keyed record refused"); return
+        }
+        #expect(partition == 2) // murmur2("abcd") % 6, from the kafka-python vectors
+    }
+
     @Test func unknownPartitionIsRefused() throws {
         let accumulator = try makeAccumulator(partitions: 2)
         guard case .failed(let error) = append(accumulator, partition: 5)[0] else { Issue.record("accepted"); return }
         #expect(error == .unknownPartition(topic: "t", partition: 5, partitionCount: 2))
-        let unknown = accumulator.append(ProducerRecord(topic: "other", value: ByteBuffer()), timestamp: 0, size: 30, completion: .silent, reserved: false)
+        let unknown = accumulator.append(ProducerRecord(topic: "other", value: ByteBuffer()), timestamp: 0, size: 30, continuation: nil, reserved: false)
         guard case .needsMetadata = unknown else { Issue.record("unknown topic accepted"); return }
     }
 }

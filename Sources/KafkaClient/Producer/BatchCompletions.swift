@@ -27,14 +27,11 @@ struct BatchCompletions: Sendable {
     }
 }
 
-/// Where record outcomes go: interceptors and the delivery-report stream.
+/// Where record outcomes go: callers of `send`, interceptors and the delivery-report stream.
 struct CompletionTargets: Sendable {
     var interceptors: [any ProducerInterceptor]
     var reports: AsyncStream<DeliveryReport>.Continuation?
     var reportMode: DeliveryReportMode
-
-    /// Whether every record needs its own entry in its batch, even fire-and-forget ones.
-    var tracksEveryRecord: Bool { !interceptors.isEmpty }
 
     /// Runs everything in `completions`. Call without holding the accumulator's lock.
     func fire(_ completions: BatchCompletions) {
@@ -46,36 +43,57 @@ struct CompletionTargets: Sendable {
         for flush in completions.flushes { flush.resume() }
     }
 
+    /// Whether outcomes of individual fire-and-forget records are wanted for this result; only
+    /// then are the batch's records decoded back.
+    private func wantsEveryRecord(_ result: Result<BatchAcknowledgement, KafkaProducerError>) -> Bool {
+        if !interceptors.isEmpty { return true }
+        guard reports != nil else { return false }
+        switch (reportMode, result) {
+        case (.all, _), (.failuresOnly, .failure): return true
+        default: return false
+        }
+    }
+
     private func complete(_ batch: ProducerBatch, _ result: Result<BatchAcknowledgement, KafkaProducerError>) {
         let topic = batch.topicPartition.topic
         let partition = batch.topicPartition.partition
-        for record in batch.pending {
-            let outcome: Result<RecordMetadata, KafkaProducerError>
-            switch result {
-            case .success(let ack):
-                let offset = ack.baseOffset >= 0 ? ack.baseOffset + Int64(record.offsetDelta) : -1
-                let timestamp = ack.logAppendTime >= 0 ? ack.logAppendTime : record.timestamp
-                let metadata = RecordMetadata(topic: topic, partition: partition, offset: offset, timestamp: timestamp)
-                for interceptor in interceptors { interceptor.onAcknowledgement(metadata) }
-                outcome = .success(metadata)
-            case .failure(let error):
-                for interceptor in interceptors { interceptor.onError(error, topic: topic, partition: partition) }
-                outcome = .failure(error)
-            }
-            switch record.completion {
-            case .awaiting(let continuation):
-                continuation.resume(returning: .delivered(outcome))
-            case .report(let sent):
-                if case .failure = outcome, reportMode != .none {
-                    reports?.yield(DeliveryReport(record: sent, result: outcome))
-                } else if reportMode == .all {
-                    reports?.yield(DeliveryReport(record: sent, result: outcome))
-                }
-            case .silent:
-                break
+        func outcome(offsetDelta: Int32, timestamp: Int64) -> Result<RecordMetadata, KafkaProducerError> {
+            result.map { ack in
+                RecordMetadata(topic: topic, partition: partition,
+                               offset: ack.baseOffset >= 0 ? ack.baseOffset + Int64(offsetDelta) : -1,
+                               timestamp: ack.logAppendTime >= 0 ? ack.logAppendTime : timestamp)
             }
         }
-        // The records' buffers are no longer needed.
+        func intercept(_ outcome: Result<RecordMetadata, KafkaProducerError>) {
+            switch outcome {
+            case .success(let metadata): for interceptor in interceptors { interceptor.onAcknowledgement(metadata) }
+            case .failure(let error): for interceptor in interceptors { interceptor.onError(error, topic: topic, partition: partition) }
+            }
+        }
+        let waiting = batch.pending
         batch.pending = []
+        guard wantsEveryRecord(result) else {
+            for record in waiting {
+                record.continuation.resume(returning: .delivered(outcome(offsetDelta: record.offsetDelta, timestamp: record.timestamp)))
+            }
+            return
+        }
+        // Every record in offset order; those with a waiting caller resume it, the others
+        // (sent with `sendAndForget`) are reported.
+        var next = 0
+        for (offsetDelta, record) in batch.decodedRecords() {
+            let recordOutcome = outcome(offsetDelta: offsetDelta, timestamp: record.timestamp ?? -1)
+            intercept(recordOutcome)
+            if next < waiting.count && waiting[next].offsetDelta == offsetDelta {
+                waiting[next].continuation.resume(returning: .delivered(recordOutcome))
+                next += 1
+            } else if reportMode == .all || (reportMode == .failuresOnly && (try? recordOutcome.get()) == nil) {
+                reports?.yield(DeliveryReport(record: record, result: recordOutcome))
+            }
+        }
+        // Only if the records could not be decoded back (never expected): callers still get their outcome.
+        for record in waiting[next...] {
+            record.continuation.resume(returning: .delivered(outcome(offsetDelta: record.offsetDelta, timestamp: record.timestamp)))
+        }
     }
 }

@@ -1,7 +1,8 @@
 /// The outcome of a record sent with `KafkaProducer.sendAndForget(_:)`, delivered on
 /// `KafkaProducer.deliveryReports`.
 public struct DeliveryReport: Sendable {
-    /// The record as sent (after interceptors rewrote it).
+    /// The record as written: decoded back from its batch (so after interceptors rewrote it),
+    /// with the partition it went to and its timestamp.
     public var record: ProducerRecord
     /// Where it was written, or why it was not.
     public var result: Result<RecordMetadata, KafkaProducerError>
@@ -18,6 +19,6 @@ public enum DeliveryReportMode: Sendable {
     case all
     /// Only records that were not delivered.
     case failuresOnly
-    /// None. The producer then keeps no reference to records after encoding them.
+    /// None.
     case none
 }

@@ -38,6 +38,8 @@ public final class KafkaProducer: Sendable {
     private let eventLoop: any EventLoop
     private let senderTask: Mutex<Task<Void, Never>?>
     private let closeStarted = Mutex(false)
+    /// Checked per record: cheaper than touching the interceptors array.
+    private let hasInterceptors: Bool
     private let metadataFetches = Mutex<[String: Task<Result<Void, KafkaProducerError>, Never>]>([:])
 
     private init(configuration: ProducerConfiguration, cluster: KafkaCluster, ownsCluster: Bool,
@@ -46,6 +48,7 @@ public final class KafkaProducer: Sendable {
         self.cluster = cluster
         self.ownsCluster = ownsCluster
         self.eventLoop = eventLoopGroup.next()
+        self.hasInterceptors = !configuration.interceptors.isEmpty
         (deliveryReports, reportsContinuation) = AsyncStream.makeStream(of: DeliveryReport.self)
         targets = CompletionTargets(
             interceptors: configuration.interceptors,
@@ -94,7 +97,7 @@ public final class KafkaProducer: Sendable {
         while true {
             let outcome = await withUnsafeContinuation { (continuation: UnsafeContinuation<SendOutcome, Never>) in
                 let result = accumulator.append(prepared, timestamp: timestamp, size: size,
-                                                completion: .awaiting(continuation), reserved: reserved)
+                                                continuation: continuation, reserved: reserved)
                 if case .appended(_, let wake) = result {
                     if wake { sender.wake() }
                 } else {
@@ -116,10 +119,9 @@ public final class KafkaProducer: Sendable {
     /// record to a topic). Throws the errors `send` throws before anything is sent.
     public func sendAndForget(_ record: ProducerRecord) async throws(KafkaProducerError) {
         let (prepared, timestamp, size) = try prepare(record)
-        let completion: RecordCompletion = configuration.deliveryReports == .none ? .silent : .report(prepared)
         var reserved = false
         while true {
-            let result = accumulator.append(prepared, timestamp: timestamp, size: size, completion: completion, reserved: reserved)
+            let result = accumulator.append(prepared, timestamp: timestamp, size: size, continuation: nil, reserved: reserved)
             if case .appended(_, let wake) = result {
                 if wake { sender.wake() }
                 return
@@ -186,7 +188,9 @@ public final class KafkaProducer: Sendable {
     /// Runs interceptors, stamps the timestamp and checks the size.
     private func prepare(_ record: ProducerRecord) throws(KafkaProducerError) -> (ProducerRecord, Int64, Int) {
         var record = record
-        for interceptor in configuration.interceptors { record = interceptor.onSend(record) }
+        if hasInterceptors {
+            for interceptor in configuration.interceptors { record = interceptor.onSend(record) }
+        }
         let timestamp = record.timestamp ?? WallClock.nowMilliseconds()
         let size = RecordSize.encoded(key: record.key, value: record.value, headers: record.headers)
         let error: KafkaProducerError

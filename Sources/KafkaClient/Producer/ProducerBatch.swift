@@ -1,16 +1,6 @@
 import KafkaProtocol
 import NIOCore
 
-/// What to do for one record when its batch's outcome is known.
-enum RecordCompletion {
-    /// A caller of `send` is suspended until then.
-    case awaiting(UnsafeContinuation<SendOutcome, Never>)
-    /// `sendAndForget`: report on the delivery-report stream.
-    case report(ProducerRecord)
-    /// Nothing but interceptors to tell.
-    case silent
-}
-
 /// What resumes a caller of `send`: the record's outcome, or the reason it could not be
 /// added yet (the caller then waits for metadata or buffer room and tries again).
 enum SendOutcome: Sendable {
@@ -18,12 +8,12 @@ enum SendOutcome: Sendable {
     case blocked(RecordAccumulator.AppendResult)
 }
 
-/// A record whose outcome someone waits for: its place in the batch and its timestamp, from
+/// A record whose caller waits in `send`: its place in the batch and its timestamp, from
 /// which its offset and metadata timestamp follow.
 struct PendingRecord {
     var offsetDelta: Int32
     var timestamp: Int64
-    var completion: RecordCompletion
+    var continuation: UnsafeContinuation<SendOutcome, Never>
 }
 
 /// One record batch for one partition, from the first append until it is acknowledged or fails.
@@ -39,7 +29,8 @@ final class ProducerBatch: @unchecked Sendable {
     let serial: UInt64
     let createdAt: NIODeadline
     var builder: RecordBatchBuilder
-    /// Records with a completion to run; empty when nobody asked (fire-and-forget without reports).
+    /// Records whose callers wait in `send`, by offset delta; records sent with `sendAndForget`
+    /// leave nothing here (their outcomes are reported from the batch itself).
     var pending: [PendingRecord] = []
     /// Bytes of `bufferMemory` this batch holds until it completes.
     var reservedBytes = 0
@@ -73,6 +64,21 @@ final class ProducerBatch: @unchecked Sendable {
 
     /// The sequence one past this batch's last record.
     var nextSequence: Int64? { sequence.map { $0 + Int64(recordCount) } }
+
+    /// The batch's records decoded back from its builder, for delivery reports and interceptors:
+    /// nothing per record is kept while the batch is under way, so outcomes are reported from
+    /// the encoded records once it completes (rarely: reports of failures only need this then).
+    func decodedRecords() -> [(offsetDelta: Int32, record: ProducerRecord)] {
+        var plain = builder
+        plain.compression = .none
+        guard let bytes = try? plain.build(), let batch = try? RecordBatch(decoding: bytes, at: bytes.readerIndex),
+              let records = try? batch.records() else { return [] }
+        return records.map { record in
+            (record.offsetDelta, ProducerRecord(
+                topic: topicPartition.topic, partition: topicPartition.partition, key: record.key, value: record.value,
+                headers: record.headers, timestamp: record.timestamp))
+        }
+    }
 
     /// Kafka's sequence numbers wrap from Int32.max to 0.
     static func wireSequence(_ sequence: Int64) -> Int32 {

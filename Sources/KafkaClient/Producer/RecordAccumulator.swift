@@ -27,8 +27,6 @@ final class RecordAccumulator: Sendable {
         var retryBackoffMax: TimeAmount
         var idempotent: Bool
         var partitioner: Partitioner
-        /// Keep an entry per record even without a waiter (interceptors need every outcome).
-        var tracksEveryRecord: Bool
 
         init(_ configuration: ProducerConfiguration) {
             // Room for the request and topic headers around the batches.
@@ -43,7 +41,6 @@ final class RecordAccumulator: Sendable {
             retryBackoffMax = max(configuration.retryBackoffMax, configuration.retryBackoff).timeAmount
             idempotent = configuration.enableIdempotence
             partitioner = configuration.partitioner
-            tracksEveryRecord = !configuration.interceptors.isEmpty
         }
 
         static let requestOverhead = 1024
@@ -121,9 +118,12 @@ final class RecordAccumulator: Sendable {
     // MARK: Appending
 
     /// Adds a record to its partition's open batch, starting a new batch when there is none or
-    /// it is full. `completion` is kept only when the result is `.appended`.
-    /// - Parameter reserved: `size` bytes were already granted to this caller by `waitForMemory`.
-    func append(_ record: ProducerRecord, timestamp: Int64, size: Int, completion: RecordCompletion, reserved: Bool) -> AppendResult {
+    /// it is full.
+    /// - Parameters:
+    ///   - continuation: the caller of `send` to resume with the outcome; kept only when the
+    ///     result is `.appended`. Nil for `sendAndForget`.
+    ///   - reserved: `size` bytes were already granted to this caller by `requestMemory`.
+    func append(_ record: ProducerRecord, timestamp: Int64, size: Int, continuation: UnsafeContinuation<SendOutcome, Never>?, reserved: Bool) -> AppendResult {
         state.withLock { state -> AppendResult in
             guard !state.closed else {
                 if reserved { state.memory.release(size) }
@@ -137,9 +137,20 @@ final class RecordAccumulator: Sendable {
             if let explicit = record.partition {
                 partition = explicit
             } else {
-                partition = settings.partitioner.partition(Partitioner.Input(
-                    topic: record.topic, key: record.key, partitionCount: topic.partitionCount,
-                    availablePartitions: topic.availablePartitions))
+                switch settings.partitioner.builtin {
+                case .murmur2?:
+                    if let key = record.key {
+                        partition = Int32(Murmur2.hash(key) & 0x7fff_ffff) % topic.partitionCount
+                    } else {
+                        partition = topic.stickyChoice()
+                    }
+                case .sticky?:
+                    partition = topic.stickyChoice()
+                case nil:
+                    partition = settings.partitioner.partition(Partitioner.Input(
+                        topic: record.topic, key: record.key, partitionCount: topic.partitionCount,
+                        availablePartitions: topic.availablePartitions))
+                }
             }
             guard partition >= 0, partition < topic.partitionCount else {
                 if reserved { state.memory.release(size) }
@@ -155,7 +166,7 @@ final class RecordAccumulator: Sendable {
             if let open = queue.openBatch, open.builder.isEmpty || open.estimatedSize + size <= settings.batchLimit {
                 batch = open
             } else {
-                if let full = queue.openBatch { close(full) }
+                if let full = queue.openBatch { close(full, topic: topic) }
                 state.nextSerial += 1
                 batch = ProducerBatch(
                     topicPartition: queue.topicPartition, serial: state.nextSerial, createdAt: .now(),
@@ -170,14 +181,11 @@ final class RecordAccumulator: Sendable {
                 return .failed(.recordTooLarge(size: size, limit: Int(Int32.max)))
             }
             batch.reservedBytes += size
-            switch completion {
-            case .silent where !settings.tracksEveryRecord:
-                break
-            default:
-                batch.pending.append(PendingRecord(offsetDelta: batch.recordCount - 1, timestamp: timestamp, completion: completion))
+            if let continuation {
+                batch.pending.append(PendingRecord(offsetDelta: batch.recordCount - 1, timestamp: timestamp, continuation: continuation))
             }
             if batch.estimatedSize >= settings.batchLimit {
-                close(batch)
+                close(batch, topic: topic)
                 wake = true
             }
             return .appended(partition: partition, wakeSender: wake)
@@ -185,10 +193,14 @@ final class RecordAccumulator: Sendable {
     }
 
     /// Closes a batch to further records and lets a sticky partitioner move on.
-    private func close(_ batch: ProducerBatch) {
+    private func close(_ batch: ProducerBatch, topic: ProducerTopic?) {
         guard !batch.isClosed else { return }
         batch.isClosed = true
-        settings.partitioner.batchSent?(batch.topicPartition.topic, batch.topicPartition.partition)
+        if settings.partitioner.builtin != nil {
+            topic?.batchClosed(partition: batch.topicPartition.partition)
+        } else {
+            settings.partitioner.batchSent?(batch.topicPartition.topic, batch.topicPartition.partition)
+        }
     }
 
     /// The outcome of asking for buffer room.
@@ -368,7 +380,7 @@ final class RecordAccumulator: Sendable {
                 }
 
                 _ = queue.take(at: index)
-                close(batch)
+                close(batch, topic: state.topics[batch.topicPartition.topic])
                 batch.attempts += 1
                 if let existing = requestIndex[node] {
                     plan.requests[existing].batches.append(batch)

@@ -95,6 +95,15 @@ let package = Package(
             name: "KafkaCodecProbe",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Test support: lets the Python interop tests drive Rivulet's producer.
+        .executableTarget(
+            name: "RivuletInteropProbe",
+            dependencies: [
+                "KafkaClient", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Random and mutated frames against every decoder (`make test` runs a fixed seed, `make fuzz` a long run).
         .executableTarget(
             name: "KafkaProtocolFuzz",
@@ -103,7 +112,7 @@ let package = Package(
         // `make bench`: throughput figures written to docs/benchmarks.md.
         .executableTarget(
             name: "RivuletBench",
-            dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["KafkaProtocol", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
         .executableTarget(
@@ -128,6 +137,14 @@ let package = Package(
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "KafkaClientTests",
+            dependencies: ["KafkaClient", "KafkaBroker", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "KafkaBrokerTests",
+            dependencies: ["KafkaBroker", "KafkaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

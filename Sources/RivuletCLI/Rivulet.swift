@@ -9,6 +9,7 @@ struct Rivulet: AsyncParsableCommand {
             BrokerCommand.self,
             TopicsCommand.self,
             GroupsCommand.self,
+            ProduceCommand.self,
         ]
     )
 }

@@ -92,6 +92,43 @@ public final class KafkaConnection: Sendable {
         _ = try await roundTrip(request, version: version, expectsResponse: false, timeout: nil)
     }
 
+    /// Sends a request whose body the caller writes straight into the frame, and returns the
+    /// response frame (header included) as a future completed on the connection's event loop.
+    ///
+    /// The producer uses this to compress record batches directly into the request buffer and
+    /// to handle responses on the event loop without a task per request; everything else uses
+    /// `send(_:version:timeout:)`. With `expectsResponse: false` the future completes with an
+    /// empty buffer once the frame is written.
+    func sendFrame<R: KafkaRequestMessage>(
+        _ type: R.Type, version: Int16, expectsResponse: Bool = true, timeout: Duration? = nil,
+        capacity: Int = 256, writeBody: (inout ByteBuffer) throws -> Void
+    ) throws -> EventLoopFuture<ByteBuffer> {
+        var frame = channel.allocator.buffer(capacity: capacity)
+        let sizeIndex = frame.startKafkaFrame()
+        let header = RequestHeader(requestApiKey: R.apiKey.rawValue, requestApiVersion: version, correlationId: 0, clientId: configuration.clientId)
+        try header.encode(into: &frame, version: R.requestHeaderVersion(for: version))
+        try writeBody(&frame)
+        frame.finishKafkaFrame(sizeAt: sizeIndex)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let outbound = OutboundKafkaRequest(
+            frame: frame, apiName: R.messageName, expectsResponse: expectsResponse,
+            timeout: (timeout ?? configuration.requestTimeout).timeAmount, promise: promise
+        )
+        // A write that never reaches the request handler (the channel already torn down) must
+        // still fail the response, or its caller would wait forever; a second completion is ignored.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { [broker] error in
+            promise.fail(error as? KafkaClientError ?? KafkaClientError.connectionClosed(broker: broker))
+        }
+        channel.writeAndFlush(outbound, promise: written)
+        return promise.futureResult
+    }
+
+    /// Decodes a response frame returned by `sendFrame`.
+    func decodeResponse<R: KafkaRequestMessage>(_ type: R.Type, from frame: inout ByteBuffer, version: Int16) throws -> R.Response {
+        try Self.decodeResponse(R.self, from: &frame, version: version, broker: broker)
+    }
+
     /// Closes the connection; outstanding requests fail with `connectionClosed`.
     public func close() async {
         try? await channel.close()

@@ -13,20 +13,39 @@ public struct Partitioner: Sendable {
         public var partitionCount: Int32
         /// Partitions with a leader right now; sticky and round-robin prefer these.
         public var availablePartitions: [Int32]
+
+        public init(topic: String, key: ByteBuffer?, partitionCount: Int32, availablePartitions: [Int32] = []) {
+            self.topic = topic
+            self.key = key
+            self.partitionCount = partitionCount
+            self.availablePartitions = availablePartitions
+        }
+    }
+
+    /// Partitioners the producer runs inline, under the lock it already holds for the record,
+    /// instead of through the closure: the sticky choice then lives with the topic's queues.
+    enum Builtin: Sendable {
+        /// Keyed records by murmur2, keyless sticky.
+        case murmur2
+        /// Every record sticky.
+        case sticky
     }
 
     let choose: @Sendable (Input) -> Int32
     /// Called when a batch for the sticky partition is sent, so the next keyless records move on.
     let batchSent: (@Sendable (_ topic: String, _ partition: Int32) -> Void)?
+    let builtin: Builtin?
 
     public init(_ choose: @escaping @Sendable (Input) -> Int32) {
         self.choose = choose
         self.batchSent = nil
+        self.builtin = nil
     }
 
-    init(choose: @escaping @Sendable (Input) -> Int32, batchSent: (@Sendable (String, Int32) -> Void)?) {
+    init(choose: @escaping @Sendable (Input) -> Int32, batchSent: (@Sendable (String, Int32) -> Void)?, builtin: Builtin? = nil) {
         self.choose = choose
         self.batchSent = batchSent
+        self.builtin = builtin
     }
 
     public func partition(_ input: Input) -> Int32 { choose(input) }
@@ -37,7 +56,7 @@ public struct Partitioner: Sendable {
         return Partitioner(choose: { input in
             guard let key = input.key else { return sticky.partition(for: input) }
             return Int32(Murmur2.hash(key) & 0x7fff_ffff) % input.partitionCount
-        }, batchSent: { topic, partition in sticky.batchSent(topic: topic, partition: partition) })
+        }, batchSent: { topic, partition in sticky.batchSent(topic: topic, partition: partition) }, builtin: .murmur2)
     }
 
     /// Keyed records by 32-bit FNV-1a of the key, as sarama's default hash partitioner; keyless at random.
@@ -71,7 +90,7 @@ public struct Partitioner: Sendable {
     /// Keyless and keyed records alike stick to one partition until a batch is sent (KIP-480).
     public static var sticky: Partitioner {
         let sticky = StickyChoice()
-        return Partitioner(choose: { sticky.partition(for: $0) }, batchSent: { sticky.batchSent(topic: $0, partition: $1) })
+        return Partitioner(choose: { sticky.partition(for: $0) }, batchSent: { sticky.batchSent(topic: $0, partition: $1) }, builtin: .sticky)
     }
 
     /// Records must name their partition; any that does not goes to partition 0.

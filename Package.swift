@@ -91,6 +91,10 @@ let package = Package(
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
+            name: "KafkaClientTests",
+            dependencies: ["KafkaClient", "KafkaBroker", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "KafkaBrokerTests",
             dependencies: ["KafkaBroker", "KafkaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),

@@ -5,6 +5,6 @@ struct Rivulet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rivulet",
         abstract: "Rivulet: stream processing for Kafka in Swift. Dev broker and console tools.",
-        subcommands: [BrokerCommand.self]
+        subcommands: [BrokerCommand.self, ConsumeCommand.self]
     )
 }

@@ -19,5 +19,6 @@ enum BenchmarkRegistry {
     static let groups: [any BenchmarkGroup] = [
         CRC32CBenchmarks(),
         RecordBatchBenchmarks(),
+        ConsumerBenchmarks(),
     ]
 }

@@ -25,6 +25,8 @@ struct AssignedPartition {
         /// The position once every record of the chunk has been handed out.
         var nextFetchOffset: Int64
         var bytes: Int
+        /// The last chunk of a fetch response (a response may be cut into several).
+        var endsFetch: Bool
         var remaining: Int { records.count - next }
     }
 
@@ -41,6 +43,8 @@ struct AssignedPartition {
     var retryAt: ContinuousClock.Instant?
     var chunks: [Chunk] = []
     var bufferedBytes = 0
+    /// Fetch responses with chunks still waiting.
+    var fetchesBuffered = 0
     var watermarks: PartitionWatermarks?
 
     init(status: Status) {
@@ -72,6 +76,7 @@ struct AssignedPartition {
         let released = bufferedBytes
         chunks.removeAll()
         bufferedBytes = 0
+        fetchesBuffered = 0
         return released
     }
 

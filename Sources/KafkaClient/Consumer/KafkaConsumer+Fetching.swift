@@ -23,8 +23,8 @@ struct FetchedPartition: Sendable {
 }
 
 extension KafkaConsumer {
-    /// How many fetched chunks a partition may have waiting: one being read and some prefetched.
-    static let maxChunksPerPartition = 3
+    /// How many fetch responses a partition may have waiting: one being read and some prefetched.
+    static let maxBufferedFetchesPerPartition = 3
 
     /// Sends a Fetch to every leader that has fetchable partitions and no fetch in flight.
     ///
@@ -38,7 +38,7 @@ extension KafkaConsumer {
         var nextRetry: ContinuousClock.Instant?
         for partition in partitionOrder {
             guard let state = partitions[partition], state.status == .ready, !state.paused, !state.revoking,
-                  state.chunks.count < Self.maxChunksPerPartition else { continue }
+                  state.fetchesBuffered < Self.maxBufferedFetchesPerPartition else { continue }
             if let retryAt = state.retryAt, retryAt > now {
                 nextRetry = min(nextRetry ?? retryAt, retryAt)
                 continue
@@ -108,7 +108,8 @@ extension KafkaConsumer {
             }
             let fetched = await Self.decode(response, planned: planned, topicNames: topicNames,
                                             readCommitted: configuration.isolationLevel == .readCommitted,
-                                            options: RecordDecodingOptions(verifyChecksums: configuration.checkCRCs))
+                                            options: RecordDecodingOptions(verifyChecksums: configuration.checkCRCs),
+                                            pieceSize: configuration.maxPollRecords)
             apply(fetched)
         } catch {
             guard !closed else { return }
@@ -154,7 +155,7 @@ extension KafkaConsumer {
     /// the network and decompression run in parallel.
     @concurrent
     nonisolated static func decode(_ response: FetchResponse, planned: [PlannedFetch], topicNames: [UUID: String],
-                                   readCommitted: Bool, options: RecordDecodingOptions) async -> [FetchedPartition] {
+                                   readCommitted: Bool, options: RecordDecodingOptions, pieceSize: Int) async -> [FetchedPartition] {
         var plans: [TopicPartition: PlannedFetch] = [:]
         for entry in planned { plans[entry.partition] = entry }
         var result: [FetchedPartition] = []
@@ -166,11 +167,11 @@ extension KafkaConsumer {
                 let error = KafkaErrorCode(data.errorCode)
                 let watermarks = PartitionWatermarks(logStartOffset: data.logStartOffset, highWatermark: data.highWatermark,
                                                      lastStableOffset: data.lastStableOffset)
-                var decoded = DecodedPartitionRecords(records: [], nextFetchOffset: plan.fetchOffset, fetchedBytes: 0, corruption: nil)
+                var decoded = DecodedPartitionRecords(nextFetchOffset: plan.fetchOffset, fetchedBytes: 0, corruption: nil)
                 if error == .noError, let records = data.records, records.readableBytes > 0 {
                     decoded = FetchedPartitionDecoder.decode(
                         topic: plan.partition.topic, partition: plan.partition.partition, records: records, fetchOffset: plan.fetchOffset,
-                        abortedTransactions: data.abortedTransactions, readCommitted: readCommitted, options: options)
+                        abortedTransactions: data.abortedTransactions, readCommitted: readCommitted, options: options, pieceSize: pieceSize)
                 }
                 result.append(FetchedPartition(planned: plan, error: error, watermarks: watermarks, decoded: decoded))
             }
@@ -194,8 +195,15 @@ extension KafkaConsumer {
             switch entry.error {
             case .noError:
                 let decoded = entry.decoded
-                if decoded.nextFetchOffset > state.fetchOffset || !decoded.records.isEmpty {
-                    state.chunks.append(.init(records: decoded.records, nextFetchOffset: decoded.nextFetchOffset, bytes: decoded.fetchedBytes))
+                if decoded.nextFetchOffset > state.fetchOffset || !decoded.pieces.isEmpty {
+                    // One chunk per piece; the last carries the fetch's end offset and its bytes.
+                    let pieces = decoded.pieces.isEmpty ? [[]] : decoded.pieces
+                    for (index, piece) in pieces.enumerated() {
+                        let last = index == pieces.count - 1
+                        state.chunks.append(.init(records: piece, nextFetchOffset: last ? decoded.nextFetchOffset : piece.last!.offset + 1,
+                                                  bytes: last ? decoded.fetchedBytes : 0, endsFetch: last))
+                    }
+                    state.fetchesBuffered += 1
                     state.bufferedBytes += decoded.fetchedBytes
                     bufferedBytes += decoded.fetchedBytes
                     state.fetchOffset = decoded.nextFetchOffset

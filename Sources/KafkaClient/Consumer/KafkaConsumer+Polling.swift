@@ -28,6 +28,10 @@ extension KafkaConsumer {
     }
 
     /// Hands out buffered records, partition by partition, advancing positions.
+    ///
+    /// Chunks are at most `maxPollRecords` long (the decoder cuts them so), and a whole chunk
+    /// is handed over as its array, without copying; records are copied only to top up a
+    /// result that is less than half full.
     func takeRecords(limit: Int) -> [ConsumerRecord] {
         var result: [ConsumerRecord] = []
         var visited = 0
@@ -41,7 +45,6 @@ extension KafkaConsumer {
                 let take = min(limit - result.count, chunk.remaining)
                 if take > 0 {
                     if result.isEmpty && chunk.next == 0 && take == chunk.records.count {
-                        // The whole chunk: hand its array over without copying the records.
                         result = chunk.records
                     } else {
                         result.append(contentsOf: chunk.records[chunk.next..<(chunk.next + take)])
@@ -57,11 +60,14 @@ extension KafkaConsumer {
                     state.chunks.removeFirst()
                     state.bufferedBytes -= chunk.bytes
                     bufferedBytes -= chunk.bytes
+                    if chunk.endsFetch { state.fetchesBuffered -= 1 }
                 } else {
                     state.chunks[0] = chunk
                 }
+                if result.count * 2 >= limit { break }
             }
             partitions[partition] = state
+            if result.count * 2 >= limit { break }
         }
         return result
     }

@@ -29,7 +29,7 @@ private struct PieceBuilder {
     var count = 0
 
     @inline(__always)
-    mutating func append(_ record: ConsumerRecord) {
+    mutating func append(_ record: consuming ConsumerRecord) {
         if current.count == pieceSize {
             pieces.append(current)
             current = []
@@ -137,14 +137,18 @@ enum FetchedPartitionDecoder {
         let timestampType = header.timestampType
         let epoch: Int32? = header.partitionLeaderEpoch >= 0 ? header.partitionLeaderEpoch : nil
         var iterator = batch.makeRecordIterator()
-        while let record = try iterator.next() {
+        while var record = try iterator.next() {
             guard record.offset >= fetchOffset else {
                 output.expected -= 1
                 continue
             }
+            // Move the slices out of the decoded record rather than copy them (a copy costs a
+            // retain now and a release when the record goes).
+            var headers: [RecordHeader] = []
+            swap(&headers, &record.headers)
             output.append(ConsumerRecord(
                 topic: topic, partition: partition, offset: record.offset, timestamp: record.timestamp, timestampType: timestampType,
-                key: record.key, value: record.value, headers: record.headers, leaderEpoch: epoch))
+                key: record.key.take(), value: record.value.take(), headers: headers, leaderEpoch: epoch))
         }
     }
 }

@@ -158,26 +158,43 @@ extension KafkaConsumer {
                                    readCommitted: Bool, options: RecordDecodingOptions, pieceSize: Int) async -> [FetchedPartition] {
         var plans: [TopicPartition: PlannedFetch] = [:]
         for entry in planned { plans[entry.partition] = entry }
-        var result: [FetchedPartition] = []
-        result.reserveCapacity(planned.count)
+        var work: [(plan: PlannedFetch, data: FetchResponse.PartitionData)] = []
         for topic in response.responses {
             let name = topic.topic.isEmpty ? (topicNames[topic.topicId] ?? "") : topic.topic
             for data in topic.partitions {
                 guard let plan = plans[TopicPartition(name, data.partitionIndex)] else { continue }
-                let error = KafkaErrorCode(data.errorCode)
-                let watermarks = PartitionWatermarks(logStartOffset: data.logStartOffset, highWatermark: data.highWatermark,
-                                                     lastStableOffset: data.lastStableOffset)
-                var decoded = DecodedPartitionRecords(nextFetchOffset: plan.fetchOffset, fetchedBytes: 0, corruption: nil)
-                if error == .noError, let records = data.records, records.readableBytes > 0 {
-                    decoded = FetchedPartitionDecoder.decode(
-                        topic: plan.partition.topic, partition: plan.partition.partition, records: records, fetchOffset: plan.fetchOffset,
-                        abortedTransactions: data.abortedTransactions, readCommitted: readCommitted, options: options, pieceSize: pieceSize)
-                }
-                result.append(FetchedPartition(planned: plan, error: error, watermarks: watermarks, decoded: decoded))
+                work.append((plan, data))
             }
         }
-        return result
+        @Sendable func decodeOne(_ plan: PlannedFetch, _ data: FetchResponse.PartitionData) -> FetchedPartition {
+            let error = KafkaErrorCode(data.errorCode)
+            let watermarks = PartitionWatermarks(logStartOffset: data.logStartOffset, highWatermark: data.highWatermark,
+                                                 lastStableOffset: data.lastStableOffset)
+            var decoded = DecodedPartitionRecords(nextFetchOffset: plan.fetchOffset, fetchedBytes: 0, corruption: nil)
+            if error == .noError, let records = data.records, records.readableBytes > 0 {
+                decoded = FetchedPartitionDecoder.decode(
+                    topic: plan.partition.topic, partition: plan.partition.partition, records: records, fetchOffset: plan.fetchOffset,
+                    abortedTransactions: data.abortedTransactions, readCommitted: readCommitted, options: options, pieceSize: pieceSize)
+            }
+            return FetchedPartition(planned: plan, error: error, watermarks: watermarks, decoded: decoded)
+        }
+        // Partitions with much data decode in parallel; small ones are not worth a task each.
+        let large = work.indices.filter { (work[$0].data.records?.readableBytes ?? 0) >= Self.parallelDecodeThreshold }
+        guard large.count > 1 else { return work.map { decodeOne($0.plan, $0.data) } }
+        var result = [FetchedPartition?](repeating: nil, count: work.count)
+        await withTaskGroup(of: (Int, FetchedPartition).self) { group in
+            for index in large {
+                let (plan, data) = work[index]
+                group.addTask { (index, decodeOne(plan, data)) }
+            }
+            for index in work.indices where !large.contains(index) { result[index] = decodeOne(work[index].plan, work[index].data) }
+            for await (index, decoded) in group { result[index] = decoded }
+        }
+        return result.map { $0! }
     }
+
+    /// Fetched bytes from which a partition's data is decoded in a task of its own.
+    static let parallelDecodeThreshold = 64 * 1024
 
     /// Buffers fetched records of partitions whose state has not moved since the request.
     private func apply(_ fetched: [FetchedPartition]) {

@@ -112,7 +112,7 @@ let package = Package(
         // `make bench`: throughput figures written to docs/benchmarks.md.
         .executableTarget(
             name: "RivuletBench",
-            dependencies: ["KafkaProtocol", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["KafkaProtocol", "KafkaClient", "KafkaBroker", .product(name: "NIOCore", package: "swift-nio")]
         ),
 
         .executableTarget(

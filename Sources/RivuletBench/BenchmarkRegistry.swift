@@ -20,5 +20,6 @@ enum BenchmarkRegistry {
         CRC32CBenchmarks(),
         RecordBatchBenchmarks(),
         ProducerBenchmarks(),
+        ConsumerBenchmarks(),
     ]
 }

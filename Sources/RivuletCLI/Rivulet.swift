@@ -10,6 +10,7 @@ struct Rivulet: AsyncParsableCommand {
             TopicsCommand.self,
             GroupsCommand.self,
             ProduceCommand.self,
+            ConsumeCommand.self,
         ]
     )
 }

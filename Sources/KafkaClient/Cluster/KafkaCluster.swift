@@ -10,7 +10,7 @@ import NIOPosix
 /// reports a stale-metadata error, and the coordinators of groups and transactional ids.
 public actor KafkaCluster {
     public nonisolated let configuration: ClientConfiguration
-    private let eventLoopGroup: any EventLoopGroup
+    let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
 
     private var connections: [BrokerAddress: KafkaConnection] = [:]

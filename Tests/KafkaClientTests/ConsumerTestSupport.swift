@@ -6,7 +6,7 @@ import Testing
 @testable import KafkaClient
 
 /// An in-process dev broker on a free port with a throwaway data directory.
-final class TestBroker: Sendable {
+final class ConsumerTestBroker: Sendable {
     let broker: EmbeddedBroker
     let directory: String
     let cluster: KafkaCluster
@@ -19,7 +19,7 @@ final class TestBroker: Sendable {
         self.cluster = cluster
     }
 
-    static func start() async throws -> TestBroker {
+    static func start() async throws -> ConsumerTestBroker {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rivulet-consumer-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = BrokerConfiguration(dataDirectory: directory)
@@ -27,7 +27,7 @@ final class TestBroker: Sendable {
         configuration.groupMinSessionTimeoutMs = 1000
         let broker = try await EmbeddedBroker.start(configuration)
         let cluster = KafkaCluster(configuration: try ClientConfiguration(bootstrap: broker.bootstrapAddress))
-        return TestBroker(broker: broker, directory: directory, cluster: cluster)
+        return ConsumerTestBroker(broker: broker, directory: directory, cluster: cluster)
     }
 
     func stop() async {
@@ -84,8 +84,8 @@ final class TestBroker: Sendable {
 }
 
 /// Runs `body` with a fresh broker, stopping it afterwards whatever happens.
-func withBroker(_ body: (TestBroker) async throws -> Void) async throws {
-    let broker = try await TestBroker.start()
+func withBroker(_ body: (ConsumerTestBroker) async throws -> Void) async throws {
+    let broker = try await ConsumerTestBroker.start()
     do {
         try await body(broker)
     } catch {
@@ -116,7 +116,7 @@ func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -
 }
 
 /// Consumer settings for tests: fast heartbeats and short timeouts.
-func testConfiguration(_ broker: TestBroker, group: String? = nil) throws -> ConsumerConfiguration {
+func testConfiguration(_ broker: ConsumerTestBroker, group: String? = nil) throws -> ConsumerConfiguration {
     var configuration = try ConsumerConfiguration(bootstrap: broker.bootstrap, groupId: group)
     configuration.autoOffsetReset = .earliest
     configuration.sessionTimeout = .seconds(6)

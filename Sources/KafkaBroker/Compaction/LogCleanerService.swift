@@ -19,6 +19,9 @@ final class LogCleanerService: Sendable {
         self.topics = topics
         self.logger = logger
         self.pool = NIOThreadPool(numberOfThreads: 1)
+        // Started here, not in run(): a stop() racing a run() that has not begun yet would
+        // otherwise shut the pool down while its thread is still registering itself.
+        self.pool.start()
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -31,7 +34,6 @@ final class LogCleanerService: Sendable {
 
     /// Serves wake-ups until `stop()`.
     func run() async {
-        pool.start()
         for await _ in wakeups {
             guard !isStopping else { break }
             for topic in topics.all where topic.config.cleanupPolicy != .delete {

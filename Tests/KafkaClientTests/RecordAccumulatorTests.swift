@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import NIOCore
+import Synchronization
 import Testing
 @testable import KafkaClient
 
@@ -78,9 +79,46 @@ import Testing
             plan = accumulator.drain(now: .now(), readyNodes: [0])
         }
         let effects = accumulator.complete(node: 0, outcomes: plan.requests[0].batches.map { ($0, .success(.init(baseOffset: 0, logAppendTime: -1))) })
-        #expect(effects.completions.flushes.count == 1)
-        CompletionTargets(interceptors: [], reports: nil, reportMode: .none).fire(effects.completions)
+        // The flush is not resumed by the decision itself but once the outcome is delivered.
+        #expect(effects.completions.flushes.isEmpty)
+        #expect(accumulator.hasUnfiredOutcomes)
+        CompletionTargets(accumulator: accumulator, interceptors: [], reports: nil, reportMode: .none).fire(effects.completions)
+        #expect(!accumulator.hasUnfiredOutcomes)
         await flushed.value
+    }
+
+    /// Two partitions' outcomes decided on two threads: the flush must not return while the
+    /// first decided batch's reports are still undelivered, even if the other batch, decided
+    /// later, is delivered first (a closing producer would otherwise cut those reports off).
+    @Test func flushWaitsForEveryCoveredReportEvenWhenDeliveriesOverlap() async throws {
+        let accumulator = try makeAccumulator(partitions: 2) { $0.linger = .seconds(60); $0.enableIdempotence = false; $0.acks = .leader }
+        append(accumulator, partition: 0)
+        append(accumulator, partition: 1)
+        let resumed = Mutex(false)
+        let flushed = Task {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                if !accumulator.registerFlush(continuation) { continuation.resume() }
+            }
+            resumed.withLock { $0 = true }
+        }
+        var batches: [ProducerBatch] = []
+        while batches.count < 2 {
+            for request in accumulator.drain(now: .now(), readyNodes: [0]).requests { batches += request.batches }
+            if batches.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let (reports, continuation) = AsyncStream.makeStream(of: DeliveryReport.self)
+        let targets = CompletionTargets(accumulator: accumulator, interceptors: [], reports: continuation, reportMode: .all)
+        let first = accumulator.complete(node: 0, outcomes: [(batches[0], .success(.init(baseOffset: 0, logAppendTime: -1)))])
+        let second = accumulator.complete(node: 0, outcomes: [(batches[1], .success(.init(baseOffset: 0, logAppendTime: -1)))])
+        targets.fire(second.completions)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(!resumed.withLock { $0 }, "flush returned before the first batch's report was delivered")
+        targets.fire(first.completions)
+        await flushed.value
+        continuation.finish()
+        var delivered = 0
+        for await _ in reports { delivered += 1 }
+        #expect(delivered == 2)
     }
 
     @Test func bufferMemoryBoundsAppends() throws {

@@ -29,6 +29,8 @@ struct BatchCompletions: Sendable {
 
 /// Where record outcomes go: callers of `send`, interceptors and the delivery-report stream.
 struct CompletionTargets: Sendable {
+    /// Told when outcomes have been delivered, so that flushes resume only after their reports.
+    var accumulator: RecordAccumulator
     var interceptors: [any ProducerInterceptor]
     var reports: AsyncStream<DeliveryReport>.Continuation?
     var reportMode: DeliveryReportMode
@@ -38,6 +40,7 @@ struct CompletionTargets: Sendable {
         for (batch, result) in completions.batches {
             complete(batch, result)
         }
+        for flush in accumulator.fired(completions.batches.map(\.0.serial)) { flush.resume() }
         for waiter in completions.memoryGrants { waiter.resume(returning: .granted) }
         for (waiter, outcome) in completions.memoryRefusals { waiter.resume(returning: outcome) }
         for flush in completions.flushes { flush.resume() }

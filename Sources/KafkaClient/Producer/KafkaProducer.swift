@@ -50,11 +50,12 @@ public final class KafkaProducer: Sendable {
         self.eventLoop = eventLoopGroup.next()
         self.hasInterceptors = !configuration.interceptors.isEmpty
         (deliveryReports, reportsContinuation) = AsyncStream.makeStream(of: DeliveryReport.self)
+        accumulator = RecordAccumulator(settings: .init(configuration), bufferMemory: configuration.bufferMemory)
         targets = CompletionTargets(
+            accumulator: accumulator,
             interceptors: configuration.interceptors,
             reports: configuration.deliveryReports == .none ? nil : reportsContinuation,
             reportMode: configuration.deliveryReports)
-        accumulator = RecordAccumulator(settings: .init(configuration), bufferMemory: configuration.bufferMemory)
         sender = Sender(accumulator: accumulator, cluster: cluster, configuration: configuration, targets: targets,
                         wakeup: SenderWakeup(eventLoop: eventLoop), idManager: ProducerIdManager(), logger: logger)
         senderTask = Mutex(nil)
@@ -172,6 +173,11 @@ public final class KafkaProducer: Sendable {
                 group.cancelAll()
             }
             await task.value
+        }
+        // Every outcome is decided by now; one may still be on its way into the report stream
+        // from a response handler's thread, and must not be cut off by finishing the stream.
+        while accumulator.hasUnfiredOutcomes {
+            try? await Task.sleep(for: .milliseconds(1))
         }
         reportsContinuation.finish()
         if ownsCluster { await cluster.close() }

@@ -96,6 +96,10 @@ final class RecordAccumulator: Sendable {
         var memory: BufferMemory
         var nextSerial: UInt64 = 0
         var flushWaiters: [FlushWaiter] = []
+        /// Serials of batches whose outcome is decided but not yet delivered (`fired`): a flush
+        /// waits for these too, so that when it returns every report it covers has been yielded,
+        /// even when another thread is still delivering an earlier batch's outcome.
+        var unfired: [UInt64] = []
         /// Produce requests sent to each node and not yet answered.
         var inFlightRequests: [Int32: Int] = [:]
         var identity: ProducerIdentity?
@@ -445,20 +449,35 @@ final class RecordAccumulator: Sendable {
         state.memory.release(batch.reservedBytes)
         completions.batches.append((batch, result))
         completions.memoryGrants += state.memory.grantWaiters()
-        if !state.flushWaiters.isEmpty {
-            var index = 0
-            while index < state.flushWaiters.count {
-                if state.flushWaiters[index].upTo >= batch.serial {
-                    state.flushWaiters[index].remaining -= 1
-                    if state.flushWaiters[index].remaining == 0 {
-                        completions.flushes.append(state.flushWaiters.remove(at: index).continuation)
-                        continue
+        state.unfired.append(batch.serial)
+    }
+
+    /// Counts delivered outcomes off pending flushes; returns the flushes that are now complete.
+    /// Called by `CompletionTargets.fire` after the batches' callers, interceptors and reports ran.
+    func fired(_ serials: [UInt64]) -> [UnsafeContinuation<Void, Never>] {
+        guard !serials.isEmpty else { return [] }
+        return state.withLock { state in
+            var done: [UnsafeContinuation<Void, Never>] = []
+            for serial in serials {
+                if let position = state.unfired.firstIndex(of: serial) { state.unfired.remove(at: position) }
+                var index = 0
+                while index < state.flushWaiters.count {
+                    if state.flushWaiters[index].upTo >= serial {
+                        state.flushWaiters[index].remaining -= 1
+                        if state.flushWaiters[index].remaining == 0 {
+                            done.append(state.flushWaiters.remove(at: index).continuation)
+                            continue
+                        }
                     }
+                    index += 1
                 }
-                index += 1
             }
+            return done
         }
     }
+
+    /// Whether some decided outcome is still being delivered.
+    var hasUnfiredOutcomes: Bool { state.withLock { !$0.unfired.isEmpty } }
 
     // MARK: Outcomes
 
@@ -553,6 +572,7 @@ final class RecordAccumulator: Sendable {
                 remaining += queue.inFlight.lazy.filter { $0.serial <= upTo && !$0.isDone }.count
                 remaining += queue.queued.lazy.filter { $0.serial <= upTo && !$0.isDone }.count
             }
+            remaining += state.unfired.lazy.filter { $0 <= upTo }.count
             guard remaining > 0 else { return false }
             state.flushWaiters.append(FlushWaiter(upTo: upTo, remaining: remaining, continuation: continuation))
             return true

@@ -50,6 +50,10 @@ extension KafkaProducerError {
         case .invalidConfiguration: return "invalidConfiguration"
         case .cancelled: return "cancelled"
         case .closed: return "closed"
+        case .transactionFatal: return "transactionFatal"
+        case .transactionAbortable: return "transactionAbortable"
+        case .transactionAborted: return "transactionAborted"
+        case .invalidTransactionState: return "invalidTransactionState"
         }
     }
 }

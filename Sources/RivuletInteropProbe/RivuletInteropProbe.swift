@@ -3,6 +3,7 @@
 //
 //   RivuletInteropProbe produce --bootstrap HOST:PORT [options] < records.jsonl > results.jsonl
 //   RivuletInteropProbe stream --bootstrap HOST:PORT --topic T --count N [options]
+//   RivuletInteropProbe transact --bootstrap HOST:PORT --transactional-id ID < commands.jsonl > results.jsonl
 import ArgumentParser
 
 @main
@@ -10,6 +11,6 @@ struct RivuletInteropProbe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "RivuletInteropProbe",
         abstract: "Test support: Rivulet's producer driven from JSON lines.",
-        subcommands: [ProduceProbe.self, StreamProbe.self]
+        subcommands: [ProduceProbe.self, StreamProbe.self, TransactionProbe.self]
     )
 }

@@ -34,12 +34,21 @@ struct CompletionTargets: Sendable {
     var interceptors: [any ProducerInterceptor]
     var reports: AsyncStream<DeliveryReport>.Continuation?
     var reportMode: DeliveryReportMode
+    /// A transactional producer's state, told about every batch that failed for good.
+    var transactions: TransactionManager? = nil
+    /// Woken when a failure changed the transaction's state, so that queued batches fail now.
+    var wakeup: SenderWakeup? = nil
 
     /// Runs everything in `completions`. Call without holding the accumulator's lock.
     func fire(_ completions: BatchCompletions) {
+        var transactionChanged = false
         for (batch, result) in completions.batches {
+            if let transactions, case .failure(let error) = result, transactions.batchFailed(error) != nil {
+                transactionChanged = true
+            }
             complete(batch, result)
         }
+        if transactionChanged { wakeup?.signal() }
         for flush in accumulator.fired(completions.batches.map(\.0.serial)) { flush.resume() }
         for waiter in completions.memoryGrants { waiter.resume(returning: .granted) }
         for (waiter, outcome) in completions.memoryRefusals { waiter.resume(returning: outcome) }

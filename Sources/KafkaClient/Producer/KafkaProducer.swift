@@ -32,9 +32,11 @@ public final class KafkaProducer: Sendable {
 
     private let reportsContinuation: AsyncStream<DeliveryReport>.Continuation
     private let ownsCluster: Bool
-    private let accumulator: RecordAccumulator
-    private let sender: Sender
-    private let targets: CompletionTargets
+    let accumulator: RecordAccumulator
+    let sender: Sender
+    let targets: CompletionTargets
+    /// The transaction state, with `transactionalId` only.
+    let transactions: TransactionManager?
     private let eventLoop: any EventLoop
     private let senderTask: Mutex<Task<Void, Never>?>
     private let closeStarted = Mutex(false)
@@ -51,13 +53,22 @@ public final class KafkaProducer: Sendable {
         self.hasInterceptors = !configuration.interceptors.isEmpty
         (deliveryReports, reportsContinuation) = AsyncStream.makeStream(of: DeliveryReport.self)
         accumulator = RecordAccumulator(settings: .init(configuration), bufferMemory: configuration.bufferMemory)
+        transactions = configuration.transactionalId.map {
+            TransactionManager(transactionalId: $0, transactionTimeout: configuration.transactionTimeout)
+        }
+        let wakeup = SenderWakeup(eventLoop: eventLoop)
         targets = CompletionTargets(
             accumulator: accumulator,
             interceptors: configuration.interceptors,
             reports: configuration.deliveryReports == .none ? nil : reportsContinuation,
-            reportMode: configuration.deliveryReports)
+            reportMode: configuration.deliveryReports,
+            transactions: transactions,
+            wakeup: wakeup)
+        var idManager = ProducerIdManager()
+        idManager.transactionalId = configuration.transactionalId
+        idManager.transactionTimeout = configuration.transactionTimeout
         sender = Sender(accumulator: accumulator, cluster: cluster, configuration: configuration, targets: targets,
-                        wakeup: SenderWakeup(eventLoop: eventLoop), idManager: ProducerIdManager(), logger: logger)
+                        wakeup: wakeup, idManager: idManager, transactions: transactions, logger: logger)
         senderTask = Mutex(nil)
     }
 
@@ -88,11 +99,16 @@ public final class KafkaProducer: Sendable {
 
     /// Sends a record and waits until it is acknowledged (per `acks`) or has definitely failed.
     ///
+    /// A transactional producer sends only between `beginTransaction()` and the commit or
+    /// abort; elsewhere it throws `invalidTransactionState` (or the fatal or abortable error
+    /// the transaction is in).
+    ///
     /// - Throws: `KafkaProducerError`: `unknownTopic`, `unknownPartition` or `recordTooLarge`
     ///   before anything is sent; `messageTooLarge`, `brokerUnreachable`, `deliveryTimedOut`
     ///   or `broker` when delivery fails; `timedOut` after waiting `maxBlock` for buffer room or
     ///   metadata; `closed`.
     public func send(_ record: ProducerRecord) async throws(KafkaProducerError) -> RecordMetadata {
+        try transactions?.checkSend()
         let (prepared, timestamp, size) = try prepare(record)
         var reserved = false
         while true {
@@ -119,6 +135,7 @@ public final class KafkaProducer: Sendable {
     /// Suspends only while waiting for buffer room or for the topic's metadata (the first
     /// record to a topic). Throws the errors `send` throws before anything is sent.
     public func sendAndForget(_ record: ProducerRecord) async throws(KafkaProducerError) {
+        try transactions?.checkSend()
         let (prepared, timestamp, size) = try prepare(record)
         var reserved = false
         while true {

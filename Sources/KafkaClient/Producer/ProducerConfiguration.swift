@@ -55,6 +55,15 @@ public struct ProducerConfiguration: Sendable {
     /// `allow.auto.create.topics`: ask the broker to create a topic the first time it is used
     /// (it does so only when its own `auto.create.topics.enable` is on).
     public var allowAutoTopicCreation = true
+    /// `transactional.id`: makes the producer transactional (see `initTransactions()` and
+    /// docs/exactly-once.md). The id names one logical producer across restarts: a new
+    /// instance with the same id fences the old one and aborts its open transaction.
+    /// Transactional producers are idempotent by necessity (`enableIdempotence` must stay on).
+    public var transactionalId: String?
+    /// `transaction.timeout.ms`: how long the transaction coordinator lets a transaction stay
+    /// open before aborting it, so that a producer that died mid-transaction does not hold
+    /// back read_committed consumers for ever. At most the broker's `transaction.max.timeout.ms`.
+    public var transactionTimeout: Duration = .seconds(60)
 
     public init(client: ClientConfiguration) {
         self.client = client
@@ -85,6 +94,12 @@ public struct ProducerConfiguration: Sendable {
             try require(maxInFlightRequestsPerConnection <= Self.maxIdempotentInFlight,
                         "idempotence allows at most \(Self.maxIdempotentInFlight) in-flight requests per connection")
             try require(retries > 0, "idempotence requires retries > 0")
+        }
+        if let transactionalId {
+            try require(!transactionalId.isEmpty, "transactionalId must not be empty")
+            try require(enableIdempotence, "a transactional producer is idempotent: enableIdempotence must be true with a transactionalId")
+            try require(transactionTimeout >= .milliseconds(1) && transactionTimeout.milliseconds <= Int64(Int32.max),
+                        "transactionTimeout must be between 1 ms and \(Int32.max) ms")
         }
     }
 }

@@ -1,15 +1,13 @@
 import KafkaProtocol
 
-/// Obtains the producer id and epoch with InitProducerId.
+/// Obtains the producer id and epoch of an idempotent producer with InitProducerId, from any
+/// broker; a new one is also how sequence numbers restart after a partition lost track of them.
 ///
-/// Today it serves idempotence, for which any broker hands out a fresh producer id; a new one
-/// is also how sequence numbers restart after a partition lost track of them. The transactional
-/// layer extends this: with a `transactionalId` the request goes to the transaction coordinator
-/// (`KafkaCluster.coordinator(for:type: .transaction)`), names the current identity so that the
-/// coordinator bumps its epoch (KIP-360) instead of fencing it, and the new identity reaches the
-/// accumulator through the same `RecordAccumulator.installIdentity(_:)`.
+/// A transactional producer gets its identity from its transaction coordinator instead
+/// (`KafkaProducer.initTransactions()`, and an epoch bump after an abort that left a gap in
+/// the sequences); here it only supplies the `transactionalId` that produce requests carry.
 struct ProducerIdManager: Sendable {
-    /// Always nil until transactions land.
+    /// Sent with every produce request of a transactional producer.
     var transactionalId: String?
     var transactionTimeout: Duration = .seconds(60)
 

@@ -10,9 +10,10 @@ import Synchronization
 /// made under the lock that resume callers or run interceptors come back as `BatchCompletions`,
 /// carried out after the lock is released.
 ///
-/// A transaction manager (a later addition) hooks in at two points: `drain(...)` takes a
-/// predicate saying which partitions may be sent (those already added to the transaction with
-/// AddPartitionsToTxn), and `installIdentity(_:)` is where a new producer id or epoch takes effect.
+/// The transaction manager hooks in at two points: `drain(...)` asks it, per partition, whether
+/// the partition may be sent (it is in the transaction), must wait (AddPartitionsToTxn first),
+/// or must have its batches failed (the transaction is aborting, or the producer was fenced);
+/// and `installIdentity(_:)` is where a new producer id or epoch takes effect.
 final class RecordAccumulator: Sendable {
     /// The producer settings the accumulator works with, in the units it needs.
     struct Settings: Sendable {
@@ -26,6 +27,7 @@ final class RecordAccumulator: Sendable {
         var retryBackoff: TimeAmount
         var retryBackoffMax: TimeAmount
         var idempotent: Bool
+        var transactional: Bool
         var partitioner: Partitioner
 
         init(_ configuration: ProducerConfiguration) {
@@ -40,6 +42,7 @@ final class RecordAccumulator: Sendable {
             retryBackoff = configuration.retryBackoff.timeAmount
             retryBackoffMax = max(configuration.retryBackoffMax, configuration.retryBackoff).timeAmount
             idempotent = configuration.enableIdempotence
+            transactional = configuration.transactionalId != nil
             partitioner = configuration.partitioner
         }
 
@@ -78,6 +81,15 @@ final class RecordAccumulator: Sendable {
         var nextWakeup: NIODeadline?
         /// Closed, and nothing left to send or wait for.
         var isFinished = false
+    }
+
+    /// What the transaction manager says about a partition with batches to send.
+    enum PartitionVerdict: Sendable {
+        case send
+        /// Not yet: the partition is being added to the transaction.
+        case wait
+        /// Fail every queued batch of the partition with this error.
+        case fail(KafkaProducerError)
     }
 
     /// The outcome of one attempt for one batch.
@@ -312,8 +324,8 @@ final class RecordAccumulator: Sendable {
     ///
     /// - Parameters:
     ///   - readyNodes: leaders with an open connection.
-    ///   - mayDrain: whether a partition may be sent now (a transaction manager's hook; all by default).
-    func drain(now: NIODeadline, readyNodes: Set<Int32>, mayDrain: (TopicPartition) -> Bool = { _ in true }) -> DrainPlan {
+    ///   - verdict: whether a partition may be sent now (the transaction manager's hook; all by default).
+    func drain(now: NIODeadline, readyNodes: Set<Int32>, verdict: (TopicPartition) -> PartitionVerdict = { _ in .send }) -> DrainPlan {
         state.withLock { state in
             var plan = DrainPlan()
             let flushUpTo = state.flushWaiters.map(\.upTo).max() ?? 0
@@ -334,6 +346,21 @@ final class RecordAccumulator: Sendable {
                 anyQueued = true
                 wake(at: front.createdAt + settings.deliveryTimeout)
                 guard !queue.hasBarrier else { continue }
+                if settings.transactional {
+                    switch verdict(queue.topicPartition) {
+                    case .send:
+                        break
+                    case .wait:
+                        continue
+                    case .fail(let error):
+                        while !queue.queued.isEmpty {
+                            let dropped = queue.dropFront()
+                            dropped.isClosed = true
+                            giveUp(dropped, in: queue, error: error, state: &state, completions: &plan.completions)
+                        }
+                        continue
+                    }
+                }
                 guard now >= queue.backoffUntil else {
                     wake(at: queue.backoffUntil)
                     continue
@@ -347,7 +374,6 @@ final class RecordAccumulator: Sendable {
                     plan.nodesToConnect.insert(node)
                     continue
                 }
-                guard mayDrain(queue.topicPartition) else { continue }
 
                 // Which batch: the front, except in a partition waiting for a reset, where only
                 // batches that may have been written are sent, to learn whether they were.
@@ -381,6 +407,7 @@ final class RecordAccumulator: Sendable {
                     batch.builder.producerId = identity.producerId
                     batch.builder.producerEpoch = identity.epoch
                     batch.builder.baseSequence = ProducerBatch.wireSequence(batch.sequence!)
+                    batch.builder.isTransactional = settings.transactional
                 }
 
                 _ = queue.take(at: index)
@@ -519,6 +546,24 @@ final class RecordAccumulator: Sendable {
         batch.lastFailure = failure
         queue.lastFailure = failure
         let expired = now >= batch.createdAt + settings.deliveryTimeout
+        if settings.transactional, case .broker(let code, let message) = failure {
+            switch code {
+            case .producerFenced, .invalidProducerEpoch, .transactionalIdAuthorizationFailed:
+                // Fenced: a newer producer owns the transactional id. Nothing more is sent.
+                batch.lastAttemptAmbiguous = false
+                giveUp(batch, in: queue, error: .transactionFatal(KafkaResponseError(code: code, message: message, context: "produce to \(batch.topicPartition)")),
+                       state: &state, completions: &completions)
+                return
+            case .outOfOrderSequenceNumber, .unknownProducerId, .invalidTxnState:
+                // Inside a transaction this cannot be repaired by resending: the transaction
+                // aborts, and the abort bumps the epoch so that sequences restart.
+                batch.lastAttemptAmbiguous = false
+                giveUp(batch, in: queue, error: failure.producerError(for: batch.topicPartition), state: &state, completions: &completions)
+                return
+            default:
+                break
+            }
+        }
         if settings.idempotent, let sequence = batch.sequence, case .broker(let code, _) = failure,
            code == .outOfOrderSequenceNumber || code == .unknownProducerId || code == .invalidProducerEpoch {
             // The broker checked the sequence and refused the batch: it is not in the log.

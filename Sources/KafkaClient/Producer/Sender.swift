@@ -34,10 +34,15 @@ final class Sender: Sendable {
     private let retryBackoff: TimeAmount
     private let metadataMaxAge: TimeAmount
     private let allowAutoTopicCreation: Bool
+    private let transactions: TransactionManager?
+    /// How long AddPartitionsToTxn keeps retrying a coordinator that is busy or moving.
+    private let coordinatorTimeout: Duration
+    private let coordinatorBackoff: Duration
     private let state = Mutex(State())
 
     init(accumulator: RecordAccumulator, cluster: KafkaCluster, configuration: ProducerConfiguration,
-         targets: CompletionTargets, wakeup: SenderWakeup, idManager: ProducerIdManager, logger: Logger) {
+         targets: CompletionTargets, wakeup: SenderWakeup, idManager: ProducerIdManager,
+         transactions: TransactionManager? = nil, logger: Logger) {
         self.accumulator = accumulator
         self.cluster = cluster
         self.targets = targets
@@ -49,6 +54,9 @@ final class Sender: Sendable {
         self.retryBackoff = configuration.client.retryBackoff.timeAmount
         self.metadataMaxAge = configuration.client.metadataMaxAge.timeAmount
         self.allowAutoTopicCreation = configuration.allowAutoTopicCreation
+        self.transactions = transactions
+        self.coordinatorTimeout = configuration.maxBlock
+        self.coordinatorBackoff = configuration.client.retryBackoff
     }
 
     /// Wakes the loop: a batch started or filled, a flush or close began, a caller waits for room.
@@ -67,7 +75,13 @@ final class Sender: Sendable {
         while true {
             let now = NIODeadline.now()
             let ready = readyNodes()
-            let plan = accumulator.drain(now: now, readyNodes: ready)
+            let plan: RecordAccumulator.DrainPlan
+            if let transactions {
+                plan = accumulator.drain(now: now, readyNodes: ready, verdict: transactions.verdict)
+                if let add = transactions.takePartitionsToAdd() { addPartitions(add) }
+            } else {
+                plan = accumulator.drain(now: now, readyNodes: ready)
+            }
             targets.fire(plan.completions)
             if plan.isFinished || state.withLock({ $0.stopped }) { break }
 
@@ -77,7 +91,8 @@ final class Sender: Sendable {
                 return due && !state.metadataInProgress && now >= state.metadataNotBefore
             }
             if metadataDue { refreshMetadata() }
-            if plan.wantsProducerId { initProducerId(now: now) }
+            // A transactional producer's id comes from initTransactions() and epoch bumps after aborts.
+            if plan.wantsProducerId && transactions == nil { initProducerId(now: now) }
             for request in plan.requests { send(request) }
 
             var deadline = plan.nextWakeup
@@ -201,6 +216,63 @@ final class Sender: Sendable {
             }
             wakeup.signal()
         }
+    }
+
+    // MARK: Transactions
+
+    /// Adds partitions to the open transaction (AddPartitionsToTxn) in the background; their
+    /// batches wait in the accumulator until the coordinator confirms.
+    private func addPartitions(_ add: (identity: ProducerIdentity, generation: UInt64, partitions: [TopicPartition])) {
+        guard let transactions else { return }
+        let requester = CoordinatorRequester(cluster: cluster, retryBackoff: coordinatorBackoff, deadline: .now + coordinatorTimeout)
+        let byTopic = Dictionary(grouping: add.partitions, by: \.topic)
+        let request = AddPartitionsToTxnRequest(
+            v3AndBelowTransactionalId: transactions.transactionalId, v3AndBelowProducerId: add.identity.producerId,
+            v3AndBelowProducerEpoch: add.identity.epoch,
+            v3AndBelowTopics: byTopic.keys.sorted().map { topic in
+                AddPartitionsToTxnRequest.AddPartitionsToTxnTopic(name: topic, partitions: byTopic[topic]!.map(\.partition).sorted())
+            })
+        let logger = logger
+        let wakeup = wakeup
+        Task {
+            do throws(KafkaProducerError) {
+                let (_, code) = try await requester.send(request, maxVersion: 3, key: transactions.transactionalId, type: .transaction,
+                                                         what: "AddPartitionsToTxn", code: Self.addPartitionsCode)
+                switch code {
+                case .noError:
+                    transactions.partitionsAnswered(generation: add.generation, added: add.partitions, retry: [])
+                default:
+                    let error = KafkaResponseError(code: code, context: "AddPartitionsToTxn \(add.partitions.map(\.description).joined(separator: ", "))")
+                    if TransactionManager.fatalCodes.contains(code) {
+                        transactions.fatal(error)
+                    } else {
+                        transactions.abortable("\(error)")
+                    }
+                    transactions.partitionsAnswered(generation: add.generation, added: [], retry: [])
+                }
+            } catch {
+                logger.debug("AddPartitionsToTxn failed: \(error)")
+                if case .transactionFatal(let response) = error {
+                    transactions.fatal(response)
+                } else {
+                    transactions.abortable("AddPartitionsToTxn: \(error)")
+                }
+                transactions.partitionsAnswered(generation: add.generation, added: [], retry: [])
+            }
+            wakeup.signal()
+        }
+    }
+
+    /// The code that decides an AddPartitionsToTxn answer: a real error before a retriable one,
+    /// OPERATION_NOT_ATTEMPTED (another partition failed) only if nothing else is there.
+    private static func addPartitionsCode(_ response: AddPartitionsToTxnResponse) -> KafkaErrorCode {
+        if response.errorCode != 0 { return KafkaErrorCode(response.errorCode) }
+        let codes = response.resultsByTopicV3AndBelow.flatMap { $0.resultsByPartition.map { KafkaErrorCode($0.partitionErrorCode) } }
+            .filter { $0 != .noError }
+        if let final = codes.first(where: { $0 != .operationNotAttempted && !CoordinatorRequester.retriable.contains($0) && !CoordinatorRequester.moved.contains($0) }) {
+            return final
+        }
+        return codes.first(where: { $0 != .operationNotAttempted }) ?? codes.first ?? .noError
     }
 
     // MARK: Requests

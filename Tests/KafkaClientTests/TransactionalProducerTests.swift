@@ -1,0 +1,263 @@
+import Foundation
+import KafkaBroker
+import KafkaProtocol
+import NIOCore
+import Testing
+@testable import KafkaClient
+
+/// The transactional producer against the dev broker in this process: the state machine,
+/// commit and abort as read_committed consumers see them, offsets in transactions, fencing.
+@Suite(.serialized) struct TransactionalProducerTests {
+    func transactional(_ broker: ConsumerTestBroker, id: String, _ configure: (inout ProducerConfiguration) -> Void = { _ in }) async throws -> KafkaProducer {
+        try await KafkaProducer.make(configuration: .testing(broker.bootstrap) {
+            $0.transactionalId = id
+            $0.transactionTimeout = .seconds(30)
+            $0.deliveryReports = .none
+            configure(&$0)
+        })
+    }
+
+    /// Expects `body` to throw `invalidTransactionState` naming `state`.
+    func expectRefused(in state: TransactionState, _ body: () async throws(KafkaProducerError) -> Void,
+                       sourceLocation: SourceLocation = #_sourceLocation) async {
+        do {
+            try await body()
+            Issue.record("expected invalidTransactionState(\(state))", sourceLocation: sourceLocation)
+        } catch {
+            guard case .invalidTransactionState(_, let actual) = error else {
+                Issue.record("expected invalidTransactionState, got \(error)", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(actual == state, sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func callsOutOfOrderAreRefusedWithTheState() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("order", partitions: 1)
+            let plain = try await KafkaProducer.make(configuration: .testing(broker.bootstrap))
+            #expect(plain.transactionState == nil)
+            await expectRefused(in: .uninitialized) { () throws(KafkaProducerError) in try plain.beginTransaction() }
+            await expectRefused(in: .uninitialized) { () throws(KafkaProducerError) in try await plain.initTransactions() }
+            await plain.close()
+
+            let producer = try await transactional(broker, id: "order-txn")
+            let group = ConsumerGroupMetadata(groupId: "g")
+            let offsets = [TopicPartition("order", 0): OffsetAndMetadata(offset: 1)]
+            #expect(producer.transactionState == .uninitialized)
+            await expectRefused(in: .uninitialized) { () throws(KafkaProducerError) in try producer.beginTransaction() }
+            await expectRefused(in: .uninitialized) { () throws(KafkaProducerError) in
+                _ = try await producer.send(ProducerRecord(topic: "order", value: "x"))
+            }
+            await expectRefused(in: .uninitialized) { () throws(KafkaProducerError) in try await producer.commitTransaction() }
+
+            try await producer.initTransactions()
+            #expect(producer.transactionState == .ready)
+            await expectRefused(in: .ready) { () throws(KafkaProducerError) in try await producer.initTransactions() }
+            await expectRefused(in: .ready) { () throws(KafkaProducerError) in try await producer.sendAndForget(ProducerRecord(topic: "order", value: "x")) }
+            await expectRefused(in: .ready) { () throws(KafkaProducerError) in try await producer.commitTransaction() }
+            await expectRefused(in: .ready) { () throws(KafkaProducerError) in try await producer.abortTransaction() }
+            await expectRefused(in: .ready) { () throws(KafkaProducerError) in try await producer.sendOffsetsToTransaction(offsets, groupMetadata: group) }
+
+            try producer.beginTransaction()
+            #expect(producer.transactionState == .inTransaction)
+            await expectRefused(in: .inTransaction) { () throws(KafkaProducerError) in try producer.beginTransaction() }
+            _ = try await producer.send(ProducerRecord(topic: "order", value: "in"))
+            try await producer.commitTransaction()
+            #expect(producer.transactionState == .ready)
+            await expectRefused(in: .ready) { () throws(KafkaProducerError) in try await producer.commitTransaction() }
+            await producer.close()
+        }
+    }
+
+    @Test func readCommittedSeesCommittedTransactionsOnlyAndAbortDropsUnsentRecords() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("txn", partitions: 2)
+            // A long linger: records wait for a flush, commit or abort.
+            let producer = try await transactional(broker, id: "commit-abort") { $0.linger = .seconds(10) }
+            try await producer.initTransactions()
+
+            try producer.beginTransaction()
+            for i in 0..<20 { try await producer.sendAndForget(ProducerRecord(topic: "txn", partition: Int32(i % 2), value: "first-\(i)")) }
+            try await producer.commitTransaction()
+
+            try producer.beginTransaction()
+            for i in 0..<20 { try await producer.sendAndForget(ProducerRecord(topic: "txn", partition: Int32(i % 2), value: "aborted-\(i)")) }
+            try await producer.flush()   // written, then aborted: markers hide them
+            let unsent = Task { try await producer.send(ProducerRecord(topic: "txn", partition: 0, value: "never-sent")) }
+            #expect(await eventually { producer.bufferedBytes > 0 })
+            try await producer.abortTransaction()
+            // Still lingering when the abort began: dropped, never sent.
+            let outcome = await unsent.result
+            #expect(throws: KafkaProducerError.transactionAborted) { try outcome.get() }
+
+            try producer.beginTransaction()
+            for i in 0..<6 { try await producer.sendAndForget(ProducerRecord(topic: "txn", partition: Int32(i % 2), value: "second-\(i)")) }
+            try await producer.commitTransaction()
+            await producer.close()
+
+            var configuration = try testConfiguration(broker)
+            configuration.isolationLevel = .readCommitted
+            let consumer = KafkaConsumer(configuration: configuration)
+            try await consumer.assign([TopicPartition("txn", 0), TopicPartition("txn", 1)])
+            let records = try await pollRecords(consumer, count: 26)
+            try await Task.sleep(for: .milliseconds(300))
+            let extra = try await consumer.poll(timeout: .milliseconds(300))
+            await consumer.close()
+            let values = (records + extra).map { String(buffer: $0.value!) }
+            #expect(values.count == 26)
+            #expect(values.allSatisfy { !$0.hasPrefix("aborted") && $0 != "never-sent" })
+            for partition in Int32(0)...1 {
+                let expected = (0..<20).filter { $0 % 2 == Int(partition) }.map { "first-\($0)" } + (0..<6).filter { $0 % 2 == Int(partition) }.map { "second-\($0)" }
+                #expect((records + extra).filter { $0.partition == partition }.map { String(buffer: $0.value!) } == expected)
+            }
+        }
+    }
+
+    @Test func offsetsSentToATransactionAreCommittedOnlyWithIt() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("offsets-in", partitions: 1)
+            try await broker.createTopic("offsets-out", partitions: 1)
+            try await broker.produce("offsets-in", partition: 0, values: (0..<10).map { "v\($0)" })
+            var configuration = try testConfiguration(broker, group: "txn-group")
+            configuration.enableAutoCommit = false
+            configuration.isolationLevel = .readCommitted
+            let consumer = KafkaConsumer(configuration: configuration)
+            try await consumer.subscribe(topics: ["offsets-in"])
+            let records = try await pollRecords(consumer, count: 10)
+            #expect(records.count == 10)
+            let group = try #require(await consumer.groupMetadata())
+            #expect(group.generationId >= 0 && !group.memberId.isEmpty)
+
+            let producer = try await transactional(broker, id: "offsets-txn")
+            try await producer.initTransactions()
+            let partition = TopicPartition("offsets-in", 0)
+            try producer.beginTransaction()
+            try await producer.sendOffsetsToTransaction([partition: OffsetAndMetadata(offset: 4)], groupMetadata: group)
+            try await producer.abortTransaction()
+            let admin = KafkaAdmin(cluster: broker.cluster)
+            #expect(try await admin.committedOffsets(group: "txn-group")[partition] == nil)
+
+            try producer.beginTransaction()
+            _ = try await producer.send(ProducerRecord(topic: "offsets-out", value: "out"))
+            try await producer.sendOffsetsToTransaction([partition: OffsetAndMetadata(offset: 7)], groupMetadata: group)
+            try await producer.commitTransaction()
+            #expect(try await admin.committedOffsets(group: "txn-group")[partition] == 7)
+
+            // A member of an older generation is a zombie: its offsets are refused, and the
+            // transaction can only be aborted.
+            var stale = group
+            stale.generationId -= 1
+            try producer.beginTransaction()
+            do throws(KafkaProducerError) {
+                try await producer.sendOffsetsToTransaction([partition: OffsetAndMetadata(offset: 9)], groupMetadata: stale)
+                Issue.record("a stale generation was accepted")
+            } catch {
+                #expect(error.requiresAbort)
+            }
+            #expect(producer.transactionState == .abortableError)
+            do throws(KafkaProducerError) {
+                try await producer.commitTransaction()
+                Issue.record("committed after an abortable error")
+            } catch {
+                #expect(error.requiresAbort)
+            }
+            try await producer.abortTransaction()
+            #expect(producer.transactionState == .ready)
+            #expect(try await admin.committedOffsets(group: "txn-group")[partition] == 7)
+            await producer.close()
+            await consumer.close()
+        }
+    }
+
+    @Test func aSecondInstanceFencesTheFirstWhichWritesNothingMore() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("fence", partitions: 1)
+            let first = try await transactional(broker, id: "fenced-id")
+            try await first.initTransactions()
+            try first.beginTransaction()
+            _ = try await first.send(ProducerRecord(topic: "fence", value: "before"))
+
+            let second = try await transactional(broker, id: "fenced-id")
+            try await second.initTransactions()   // aborts the first one's transaction
+
+            var fatal: KafkaProducerError?
+            do throws(KafkaProducerError) {
+                _ = try await first.send(ProducerRecord(topic: "fence", value: "after"))
+                try await first.commitTransaction()
+            } catch {
+                fatal = error
+            }
+            #expect(fatal?.isFatal == true)
+            #expect(first.transactionState == .fatalError)
+            // Every later call fails the same way; nothing reaches the log.
+            do throws(KafkaProducerError) {
+                try first.beginTransaction()
+                _ = try await first.send(ProducerRecord(topic: "fence", value: "later"))
+                Issue.record("a fenced producer accepted a record")
+            } catch {
+                #expect(error.isFatal)
+            }
+            await first.close()
+
+            try second.beginTransaction()
+            _ = try await second.send(ProducerRecord(topic: "fence", value: "second"))
+            try await second.commitTransaction()
+            await second.close()
+
+            let connection = try await KafkaConnection.connect(to: try BrokerAddress(parsing: broker.bootstrap))
+            let response = try await connection.send(FetchRequest(
+                replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0,
+                topics: [FetchRequest.FetchTopic(topic: "fence", partitions: [FetchRequest.FetchPartition(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20)])]),
+                version: 12)
+            await connection.close()
+            var values: [String] = []
+            if let records = response.responses.first?.partitions.first?.records {
+                var reader = RecordSetReader(records)
+                try reader.forEachRecord { record in
+                    if let value = record.value { values.append(String(buffer: value)) }
+                }
+            }
+            #expect(values.contains("before"))
+            #expect(values.contains("second"))
+            #expect(!values.contains("after") && !values.contains("later"))
+        }
+    }
+
+    @Test func readCommittedAcrossSegmentAndFetchBoundaries() async throws {
+        try await withBroker { broker in
+            // Segments of at most 1 KiB: transactions, their markers and the aborted index span
+            // many segments; fetches of 512 bytes end inside transactions.
+            try await KafkaAdmin(cluster: broker.cluster).createTopics([NewTopic(name: "segments", partitions: 1, replicationFactor: 1,
+                                                                                 configs: ["segment.bytes": "1024"])])
+            let producer = try await transactional(broker, id: "segments-txn") { $0.batchSize = 300; $0.linger = .zero }
+            try await producer.initTransactions()
+            var expected: [String] = []
+            for transaction in 0..<12 {
+                try producer.beginTransaction()
+                for i in 0..<15 {
+                    let value = "t\(transaction)-r\(i)-" + String(repeating: "x", count: 40)
+                    _ = try await producer.send(ProducerRecord(topic: "segments", partition: 0, value: value))
+                    if transaction % 3 != 1 { expected.append(value) }
+                }
+                if transaction % 3 == 1 {
+                    try await producer.abortTransaction()
+                } else {
+                    try await producer.commitTransaction()
+                }
+            }
+            await producer.close()
+
+            var configuration = try testConfiguration(broker)
+            configuration.isolationLevel = .readCommitted
+            configuration.maxPartitionFetchBytes = 512
+            configuration.fetchMaxBytes = 512
+            let consumer = KafkaConsumer(configuration: configuration)
+            try await consumer.assign([TopicPartition("segments", 0)])
+            let records = try await pollRecords(consumer, count: expected.count)
+            let extra = try await consumer.poll(timeout: .milliseconds(500))
+            await consumer.close()
+            #expect((records + extra).map { String(buffer: $0.value!) } == expected)
+        }
+    }
+}

@@ -121,6 +121,17 @@ let package = Package(
             path: "Samples/ProtocolRoundTrip"
         ),
 
+        // Consume-transform-produce, exactly once: copies a topic, upper-casing every value.
+        .executableTarget(
+            name: "ExactlyOnceCopy",
+            dependencies: [
+                "KafkaClient", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Samples/ExactlyOnceCopy"
+        ),
+
         .executableTarget(
             name: "WordCount",
             dependencies: ["Rivulet", "RivuletTestDriver"],

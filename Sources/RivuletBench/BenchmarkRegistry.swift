@@ -21,5 +21,6 @@ enum BenchmarkRegistry {
         RecordBatchBenchmarks(),
         ProducerBenchmarks(),
         ConsumerBenchmarks(),
+        ExactlyOnceBenchmarks(),
     ]
 }

@@ -55,6 +55,8 @@ struct BrokerCommand: AsyncParsableCommand {
 
         let broker = try await EmbeddedBroker.start(configuration, logger: logger)
         print("rivulet dev broker listening on \(broker.bootstrapAddress)")
+        // stdout is block-buffered when it is a pipe: a parent waiting for this line must get it now.
+        fflush(nil)   // every output stream (stdout itself is not concurrency-safe to name)
         await SignalWaiter.waitForTermination()
         await broker.shutdown()
     }

@@ -170,6 +170,50 @@ import Testing
         }
     }
 
+    @Test func aRecordRefusedInATransactionMakesItAbortableAndTheNextOneCommits() async throws {
+        try await withBroker { broker in
+            try await KafkaAdmin(cluster: broker.cluster).createTopics([NewTopic(name: "small", partitions: 1, replicationFactor: 1,
+                                                                                 configs: ["max.message.bytes": "2000"])])
+            let producer = try await transactional(broker, id: "refused-txn")
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            try await producer.sendAndForget(ProducerRecord(topic: "small", value: "fits"))
+            let refused = Task { try await producer.send(ProducerRecord(topic: "small", value: String(repeating: "x", count: 5000))) }
+            let outcome = await refused.result
+            #expect(throws: KafkaProducerError.messageTooLarge(topic: "small", partition: 0)) { try outcome.get() }
+            #expect(producer.transactionState == .abortableError)
+            // Every call but abort reports why the transaction must abort.
+            do throws(KafkaProducerError) {
+                try await producer.sendAndForget(ProducerRecord(topic: "small", value: "more"))
+                Issue.record("a send after an abortable error was accepted")
+            } catch {
+                #expect(error.requiresAbort)
+            }
+            do throws(KafkaProducerError) {
+                try await producer.commitTransaction()
+                Issue.record("committed after an abortable error")
+            } catch {
+                #expect(error.requiresAbort)
+            }
+            try await producer.abortTransaction()
+            #expect(producer.transactionState == .ready)
+
+            try producer.beginTransaction()
+            _ = try await producer.send(ProducerRecord(topic: "small", value: "second try"))
+            try await producer.commitTransaction()
+            await producer.close()
+
+            var configuration = try testConfiguration(broker)
+            configuration.isolationLevel = .readCommitted
+            let consumer = KafkaConsumer(configuration: configuration)
+            try await consumer.assign([TopicPartition("small", 0)])
+            let records = try await pollRecords(consumer, count: 1)
+            let extra = try await consumer.poll(timeout: .milliseconds(300))
+            await consumer.close()
+            #expect((records + extra).map { String(buffer: $0.value!) } == ["second try"])
+        }
+    }
+
     @Test func aSecondInstanceFencesTheFirstWhichWritesNothingMore() async throws {
         try await withBroker { broker in
             try await broker.createTopic("fence", partitions: 1)

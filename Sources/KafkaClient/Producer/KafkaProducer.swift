@@ -20,8 +20,13 @@ import Synchronization
 /// the pace of the brokers.
 ///
 /// Records appended from one task to one partition are delivered in that order.
-/// Every failure is a typed `KafkaProducerError` and leaves the producer usable.
-/// Call `close()` when done: it delivers what is buffered and stops the background sender.
+/// Every failure is a typed `KafkaProducerError`; without transactions none leaves the
+/// producer unusable. Call `close()` when done: it delivers what is buffered and stops the
+/// background sender.
+///
+/// With `transactionalId` the producer is transactional (`initTransactions()`,
+/// `beginTransaction()`, `sendOffsetsToTransaction(_:groupMetadata:)`, `commitTransaction()`,
+/// `abortTransaction()`; docs/exactly-once.md).
 public final class KafkaProducer: Sendable {
     public let configuration: ProducerConfiguration
     /// The cluster connection, shared with consumers or admin when passed to `make`.

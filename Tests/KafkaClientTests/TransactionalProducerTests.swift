@@ -214,6 +214,53 @@ import Testing
         }
     }
 
+    @Test func aRecordLostWithTheBrokerIsAbortedAndTheEpochBumpedSoSequencesRestart() async throws {
+        var broker = try await TestBroker.start()
+        defer { Task { [broker] in await broker.shutdown() } }
+        try await broker.createTopic("outage", partitions: 1)
+        let producer = try await KafkaProducer.make(configuration: .testing(broker.bootstrap) {
+            $0.transactionalId = "outage-txn"
+            $0.deliveryTimeout = .seconds(2)
+            $0.requestTimeout = .seconds(1)
+            $0.maxBlock = .seconds(30)
+            $0.deliveryReports = .none
+            $0.client.reconnectBackoffMax = .milliseconds(200)
+        })
+        try await producer.initTransactions()
+        let before = try #require(producer.producerIdentity)
+        try producer.beginTransaction()
+        _ = try await producer.send(ProducerRecord(topic: "outage", value: "written, then aborted"))
+
+        // The broker goes away: the next record cannot be delivered, and whether an attempt
+        // reached the log is unknown to the producer.
+        await broker.broker.shutdown()
+        let lost = await Task { try await producer.send(ProducerRecord(topic: "outage", value: "lost")) }.result
+        #expect(throws: KafkaProducerError.self) { try lost.get() }
+        #expect(producer.transactionState == .abortableError)
+
+        broker = try await broker.restarted()
+        try await producer.abortTransaction()
+        let after = try #require(producer.producerIdentity)
+        #expect(after.producerId == before.producerId && after.epoch == before.epoch + 1)
+
+        try producer.beginTransaction()
+        _ = try await producer.send(ProducerRecord(topic: "outage", value: "committed"))
+        try await producer.commitTransaction()
+        await producer.close()
+
+        let cluster = KafkaCluster(configuration: try ClientConfiguration(bootstrap: broker.bootstrap))
+        var configuration = try ConsumerConfiguration(bootstrap: broker.bootstrap)
+        configuration.isolationLevel = .readCommitted
+        configuration.fetchMaxWait = .milliseconds(100)
+        let consumer = KafkaConsumer(configuration: configuration, cluster: cluster)
+        try await consumer.assign([TopicPartition("outage", 0): .beginning])
+        let records = try await pollRecords(consumer, count: 1)
+        let extra = try await consumer.poll(timeout: .milliseconds(300))
+        await consumer.close()
+        await cluster.close()
+        #expect((records + extra).map { String(buffer: $0.value!) } == ["committed"])
+    }
+
     @Test func aSecondInstanceFencesTheFirstWhichWritesNothingMore() async throws {
         try await withBroker { broker in
             try await broker.createTopic("fence", partitions: 1)

@@ -5,8 +5,9 @@ import NIOCore
 /// The consume-transform-produce loop's state: the open transaction, the offsets it will
 /// commit, and where to rewind the input when it has to be aborted.
 ///
-/// An actor, because a rebalance listener commits from outside the loop: everything read so
-/// far is committed before partitions move to another member.
+/// The rebalance listener commits from the consumer's membership task, outside the loop:
+/// every operation holds a gate, so that a commit for revoked partitions never falls in the
+/// middle of a batch, and a batch only processes records of partitions still assigned.
 actor CopyLoop {
     let consumer: KafkaConsumer
     let producer: KafkaProducer
@@ -35,33 +36,81 @@ actor CopyLoop {
 
     var hasOpenTransaction: Bool { transactionOpenedAt != nil }
 
+    // MARK: Operations, one at a time
+
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }   // handed over still busy
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+
+    /// Processes one poll's records (those of partitions still assigned) and commits when due.
+    func step(_ records: [ConsumerRecord]) async throws {
+        await acquire()
+        defer { release() }
+        if !records.isEmpty {
+            let assigned = await consumer.assignment()
+            try await process(records.filter { assigned.contains($0.topicPartition) })
+        }
+        try await commitIfDue()
+    }
+
+    /// Commits the open transaction now (before partitions are revoked, before exiting).
+    func commitNow() async throws {
+        await acquire()
+        defer { release() }
+        try await commit()
+    }
+
+    /// Aborts the open transaction and rewinds the input to where it began.
+    func abortNow() async throws {
+        await acquire()
+        defer { release() }
+        try await abort()
+    }
+
     /// Sends the transformed records in the open transaction (opening one if needed), each to
     /// the output partition with the input partition's number, so that order is kept.
-    func process(_ records: [ConsumerRecord]) async throws {
-        for record in records {
+    private func process(_ records: [ConsumerRecord]) async throws {
+        for (index, record) in records.enumerated() {
             if transactionOpenedAt == nil {
                 try producer.beginTransaction()
                 transactionOpenedAt = .now
             }
+            if index == 0 || transactionStart.isEmpty {
+                // Where each partition rewinds to, noted before anything is sent: a send that
+                // fails half-way through must not leave the records after it behind the
+                // consumer's position. (Empty again after a commit from the rebalance listener.)
+                for later in records[index...] where transactionStart[later.topicPartition] == nil {
+                    transactionStart[later.topicPartition] = later.offset
+                }
+            }
             try await producer.sendAndForget(ProducerRecord(
                 topic: outputTopic, partition: record.partition, key: record.key, value: transform(record.value),
                 headers: record.headers, timestamp: record.timestamp))
-            let partition = record.topicPartition
-            if transactionStart[partition] == nil { transactionStart[partition] = record.offset }
-            pendingOffsets[partition] = OffsetAndMetadata(offset: record.offset + 1, leaderEpoch: record.leaderEpoch)
+            pendingOffsets[record.topicPartition] = OffsetAndMetadata(offset: record.offset + 1, leaderEpoch: record.leaderEpoch)
             recordsInTransaction += 1
         }
     }
 
     /// Commits when the open transaction is older than the commit interval.
-    func commitIfDue() async throws {
+    private func commitIfDue() async throws {
         if let opened = transactionOpenedAt, ContinuousClock.now - opened >= commitInterval {
             try await commit()
         }
     }
 
     /// Commits the output records and the input offsets together.
-    func commit() async throws {
+    private func commit() async throws {
         guard transactionOpenedAt != nil else { return }
         guard let group = await consumer.groupMetadata() else { throw CopyError.noGroup }
         try await producer.sendOffsetsToTransaction(pendingOffsets, groupMetadata: group)
@@ -72,7 +121,7 @@ actor CopyLoop {
 
     /// Aborts the open transaction and rewinds the input to where it began, so that its
     /// records are read and sent again in the next one.
-    func abort() async throws {
+    private func abort() async throws {
         switch producer.transactionState {
         case .inTransaction?, .abortableError?, .aborting?:
             try await producer.abortTransaction()

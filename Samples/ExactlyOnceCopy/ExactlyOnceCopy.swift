@@ -60,7 +60,11 @@ struct ExactlyOnceCopy: AsyncParsableCommand {
         try await consumer.subscribe(topics: [input], listener: RebalanceListener(
             onRevoked: { _ in
                 // Partitions are moving: commit what was read from them before another member takes over.
-                do { try await loop.commit() } catch { try? await loop.abort() }
+                do { try await loop.commitNow() } catch { try? await loop.abortNow() }
+            },
+            onLost: { _ in
+                // No longer a member: the group would refuse the offsets. Drop the transaction.
+                try? await loop.abortNow()
             }))
 
         var lastInput = ContinuousClock.now
@@ -68,10 +72,9 @@ struct ExactlyOnceCopy: AsyncParsableCommand {
             do {
                 let records = try await consumer.poll(timeout: .milliseconds(50))
                 if !records.isEmpty { lastInput = .now }
-                try await loop.process(records)
-                try await loop.commitIfDue()
+                try await loop.step(records)
                 if idleExitMs > 0, ContinuousClock.now - lastInput > .milliseconds(idleExitMs) {
-                    try await loop.commit()
+                    try await loop.commitNow()
                     break
                 }
             } catch let error as KafkaProducerError where error.isFatal {
@@ -83,7 +86,7 @@ struct ExactlyOnceCopy: AsyncParsableCommand {
             } catch let error as KafkaProducerError {
                 // Abortable: the transaction's records and offsets are dropped; read them again.
                 FileHandle.standardError.write(Data("aborting the transaction: \(error)\n".utf8))
-                try await loop.abort()
+                try await loop.abortNow()
             }
         }
         let copied = await loop.committedRecords

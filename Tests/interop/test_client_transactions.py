@@ -7,7 +7,8 @@ On the dev broker only: tansu does not filter aborted transactions.
 - a transaction left open by a killed producer is aborted after its timeout, and read_committed
   readers get past it;
 - the ExactlyOnceCopy sample, killed with SIGKILL again and again while copying 200,000 records,
-  leaves every record in the output exactly once, in order per partition.
+  leaves every record in the output exactly once, in order per partition;
+- two copiers in one group, through a rebalance and kills of each, do the same.
 
 The other direction (librdkafka's aborted transactions filtered by Rivulet's read_committed
 consumer) is test_client_consumer.py::test_read_committed_drops_exactly_the_aborted_records.
@@ -244,3 +245,67 @@ def test_copy_loop_killed_at_random_points_copies_every_record_exactly_once(dev_
         copied = got.get(partition, [])
         assert len(copied) == len(expected[partition]), f"partition {partition}: {len(copied)} of {len(expected[partition])} (seed {seed})"
         assert copied == expected[partition], f"partition {partition} differs (seed {seed})"
+
+
+def test_two_copiers_sharing_the_input_through_rebalances_and_kills_copy_exactly_once(dev_broker, tmp_path):
+    """Two copiers in one group: a second one joining moves partitions (the first commits in
+    its rebalance listener), and each is killed and restarted in turn."""
+    create_topic(dev_broker.bootstrap, "eos-in", partitions=PARTITIONS)
+    producer = Producer({"bootstrap.servers": dev_broker.bootstrap, "linger.ms": 20, "compression.type": "lz4"})
+    total = 100_000
+    expected = {p: [] for p in range(PARTITIONS)}
+    for i in range(total):
+        partition = i % PARTITIONS
+        value = f"shared-{i}-of-partition-{partition}"
+        expected[partition].append(value.upper())
+        producer.produce("eos-in", value=value.encode(), partition=partition)
+        if i % 10000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0
+
+    def start(name, *extra):
+        return subprocess.Popen(
+            [str(bin_path() / "ExactlyOnceCopy"), "--bootstrap", dev_broker.bootstrap, "--input", "eos-in", "--output", "eos-out",
+             "--group", "eos-copier", "--transactional-id", name, "--commit-interval-ms", "100", *extra],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+
+    committed = CommittedOffsets(dev_broker.bootstrap)
+    log_path = tmp_path / "copiers.log"
+
+    def wait_for(target, *copiers):
+        deadline = time.time() + 60
+        while committed.total() < target:
+            for copier in copiers:
+                assert copier.poll() is None, f"a copier exited early: {log_path.read_text()[-2000:]}"
+            assert time.time() < deadline, f"no progress past {target}: {log_path.read_text()[-2000:]}"
+            time.sleep(0.01)
+
+    try:
+        with open(log_path, "ab") as log:
+            first = start("eos-copier-a")
+            wait_for(10_000, first)
+            second = start("eos-copier-b")          # the group rebalances: partitions move to it
+            wait_for(30_000, first, second)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            first = start("eos-copier-a")           # fences its predecessor, takes its place back
+            wait_for(committed.total() + 10_000, first, second)
+            second.send_signal(signal.SIGKILL)
+            second.wait(timeout=10)
+            wait_for(committed.total() + 5_000, first)
+            second = start("eos-copier-b", "--idle-exit-ms", "4000")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            first = start("eos-copier-a", "--idle-exit-ms", "4000")
+            assert first.wait(timeout=150) == 0, log_path.read_text()[-2000:]
+            assert second.wait(timeout=150) == 0, log_path.read_text()[-2000:]
+        assert committed.total() == total
+    finally:
+        committed.close()
+
+    got = by_partition(consume_to_end(dev_broker.bootstrap, "eos-out", isolation="read_committed", timeout=60))
+    for partition in range(PARTITIONS):
+        copied = got.get(partition, [])
+        assert len(copied) == len(expected[partition]), f"partition {partition}: {len(copied)} of {len(expected[partition])}"
+        assert copied == expected[partition], f"partition {partition} differs"

@@ -90,4 +90,19 @@ import Testing
         #expect(aborted.batchFailed(.transactionAborted) == nil)
         #expect(aborted.phase == .inTransaction)
     }
+
+    @Test func coordinatorAnswersThatAreRetriedInsideTheClient() {
+        let backoff = Duration.milliseconds(100)
+        func disposition(_ code: KafkaErrorCode) -> CoordinatorRequester.Disposition {
+            CoordinatorRequester.disposition(of: code, retryBackoff: backoff)
+        }
+        #expect(disposition(.concurrentTransactions) == .retry(pause: .milliseconds(20)))
+        #expect(disposition(.coordinatorLoadInProgress) == .retry(pause: backoff))
+        #expect(disposition(.notCoordinator) == .findCoordinatorAgain(pause: backoff))
+        #expect(disposition(.coordinatorNotAvailable) == .findCoordinatorAgain(pause: backoff))
+        for final in [KafkaErrorCode.noError, .producerFenced, .invalidProducerEpoch, .transactionalIdAuthorizationFailed,
+                      .illegalGeneration, .unknownMemberId, .invalidTxnState] {
+            #expect(disposition(final) == .done)
+        }
+    }
 }

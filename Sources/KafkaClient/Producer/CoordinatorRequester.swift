@@ -19,6 +19,23 @@ struct CoordinatorRequester: Sendable {
     /// Codes after which the coordinator is looked up again.
     static let moved: Set<KafkaErrorCode> = [.notCoordinator, .coordinatorNotAvailable]
 
+    /// What to do after a coordinator answered with `code`.
+    enum Disposition: Equatable {
+        /// The answer is final (success, or an error for the caller to classify).
+        case done
+        /// Send the same request again after `pause`.
+        case retry(pause: Duration)
+        /// The coordinator moved: look it up again, then retry after `pause`.
+        case findCoordinatorAgain(pause: Duration)
+    }
+
+    static func disposition(of code: KafkaErrorCode, retryBackoff: Duration) -> Disposition {
+        if moved.contains(code) { return .findCoordinatorAgain(pause: retryBackoff) }
+        guard retriable.contains(code) else { return .done }
+        // The coordinator is usually done with the previous transaction within milliseconds.
+        return .retry(pause: code == .concurrentTransactions ? min(retryBackoff, .milliseconds(20)) : retryBackoff)
+    }
+
     /// - Parameters:
     ///   - maxVersion: the highest version this client fills in correctly (later versions of
     ///     the transactional APIs belong to KIP-890's broker-side protocol).
@@ -40,13 +57,14 @@ struct CoordinatorRequester: Sendable {
                 }
                 let response = try await open.send(request, version: min(negotiated, maxVersion))
                 let answer = code(response)
-                if Self.moved.contains(answer) {
-                    await cluster.invalidateCoordinator(for: key, type: type)
-                } else if Self.retriable.contains(answer) {
-                    // The coordinator is usually done with the previous transaction within milliseconds.
-                    if answer == .concurrentTransactions { pause = min(retryBackoff, .milliseconds(20)) }
-                } else {
+                switch Self.disposition(of: answer, retryBackoff: retryBackoff) {
+                case .done:
                     return (response, answer)
+                case .retry(let wait):
+                    pause = wait
+                case .findCoordinatorAgain(let wait):
+                    pause = wait
+                    await cluster.invalidateCoordinator(for: key, type: type)
                 }
                 lastProblem = "\(answer)"
             } catch let error as KafkaProducerError {

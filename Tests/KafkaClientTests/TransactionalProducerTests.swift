@@ -114,6 +114,89 @@ import Testing
         }
     }
 
+    @Test func closeAbortsAnOpenTransactionSoReadCommittedConsumersMoveOnWithoutTheTimeout() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("close-open", partitions: 1)
+            // A long linger keeps the last record unsent; a long timeout would hold read_committed
+            // consumers back for a minute if close() left the transaction open.
+            let producer = try await transactional(broker, id: "close-open-txn") {
+                $0.linger = .seconds(10)
+                $0.transactionTimeout = .seconds(60)
+            }
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            for i in 0..<5 { try await producer.sendAndForget(ProducerRecord(topic: "close-open", partition: 0, value: "open-\(i)")) }
+            try await producer.flush()   // written in the open transaction
+            let unsent = Task { try await producer.send(ProducerRecord(topic: "close-open", partition: 0, value: "never-sent")) }
+            #expect(await eventually { producer.bufferedBytes > 0 })
+            await producer.close()
+            let outcome = await unsent.result
+            #expect(throws: KafkaProducerError.transactionAborted) { try outcome.get() }
+            #expect(producer.transactionState == .ready)
+
+            let later = try await transactional(broker, id: "close-later-txn")
+            try await later.initTransactions()
+            try later.beginTransaction()
+            _ = try await later.send(ProducerRecord(topic: "close-open", partition: 0, value: "committed"))
+            try await later.commitTransaction()
+            await later.close()
+
+            // read_committed reaches the record after the closed producer's transaction at once:
+            // well within the 60 s transaction timeout the coordinator would otherwise wait for.
+            var committedConfiguration = try testConfiguration(broker)
+            committedConfiguration.isolationLevel = .readCommitted
+            let committedReader = KafkaConsumer(configuration: committedConfiguration)
+            try await committedReader.assign([TopicPartition("close-open", 0)])
+            let committed = try await pollRecords(committedReader, count: 1, timeout: .seconds(15))
+            let extra = try await committedReader.poll(timeout: .milliseconds(300))
+            await committedReader.close()
+            #expect((committed + extra).map { String(buffer: $0.value!) } == ["committed"])
+
+            // The aborted records were written: read_uncommitted sees them.
+            let uncommittedReader = KafkaConsumer(configuration: try testConfiguration(broker))
+            try await uncommittedReader.assign([TopicPartition("close-open", 0)])
+            let all = try await pollRecords(uncommittedReader, count: 6)
+            let allExtra = try await uncommittedReader.poll(timeout: .milliseconds(300))
+            await uncommittedReader.close()
+            #expect((all + allExtra).map { String(buffer: $0.value!) } == (0..<5).map { "open-\($0)" } + ["committed"])
+        }
+    }
+
+    @Test func closeOfAFencedProducerJustCloses() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("close-fenced", partitions: 1)
+            let first = try await transactional(broker, id: "close-fenced-txn")
+            try await first.initTransactions()
+            try first.beginTransaction()
+            _ = try await first.send(ProducerRecord(topic: "close-fenced", value: "fenced"))
+            let second = try await transactional(broker, id: "close-fenced-txn")
+            try await second.initTransactions()   // aborts the first one's transaction and fences it
+            do throws(KafkaProducerError) {
+                try await first.commitTransaction()
+                Issue.record("a fenced producer committed")
+            } catch {
+                #expect(error.isFatal)
+            }
+            #expect(first.transactionState == .fatalError)
+
+            // The fenced producer closes while the new owner's transaction is open, and leaves it alone.
+            try second.beginTransaction()
+            _ = try await second.send(ProducerRecord(topic: "close-fenced", value: "owner"))
+            await first.close()
+            #expect(first.transactionState == .fatalError)
+            try await second.commitTransaction()
+            await second.close()
+            var configuration = try testConfiguration(broker)
+            configuration.isolationLevel = .readCommitted
+            let consumer = KafkaConsumer(configuration: configuration)
+            try await consumer.assign([TopicPartition("close-fenced", 0)])
+            let records = try await pollRecords(consumer, count: 1)
+            let extra = try await consumer.poll(timeout: .milliseconds(300))
+            await consumer.close()
+            #expect((records + extra).map { String(buffer: $0.value!) } == ["owner"])
+        }
+    }
+
     @Test func offsetsSentToATransactionAreCommittedOnlyWithIt() async throws {
         try await withBroker { broker in
             try await broker.createTopic("offsets-in", partitions: 1)

@@ -6,6 +6,8 @@ On the dev broker only: tansu does not filter aborted transactions.
 - a second producer with the same transactional id fences the first, which then writes nothing;
 - a transaction left open by a killed producer is aborted after its timeout, and read_committed
   readers get past it;
+- closing a producer with a transaction open aborts it at once: read_committed readers get past
+  it without waiting for the timeout;
 - the ExactlyOnceCopy sample, killed with SIGKILL again and again while copying 200,000 records,
   leaves every record in the output exactly once, in order per partition;
 - two copiers in one group, through a rebalance and kills of each, do the same.
@@ -162,6 +164,28 @@ def test_transaction_of_a_killed_producer_is_aborted_after_its_timeout(dev_broke
     rivulet_view = rivulet_consume(dev_broker.bootstrap, "left-open", "--from-beginning", "--isolation", "read_committed",
                                    "--max-messages", "3", "--timeout-ms", "20000")
     assert [r["value"].decode() for r in rivulet_view] == ["after-0", "after-1", "after-2"]
+
+
+def test_close_aborts_an_open_transaction_so_readers_get_past_it_at_once(dev_broker):
+    create_topic(dev_broker.bootstrap, "closed-open", partitions=1)
+    probe = TransactionProbe(dev_broker.bootstrap, "closes-mid-transaction", timeout_ms=60000)
+    probe.ok("init")
+    probe.ok("begin")
+    probe.ok("send", topic="closed-open", partition=0, values=[f"open-{i}" for i in range(5)])
+    probe.ok("flush")
+    probe.ok("close")
+    probe.kill()
+
+    plain = Producer({"bootstrap.servers": dev_broker.bootstrap})
+    for i in range(3):
+        plain.produce("closed-open", value=f"after-{i}".encode(), partition=0)
+    assert plain.flush(15) == 0
+
+    # Well within the 60 s transaction timeout: only the abort on close lets readers past.
+    seen = values(consume(dev_broker.bootstrap, "closed-open", 3, isolation="read_committed", timeout=20))
+    assert seen == ["after-0", "after-1", "after-2"]
+    written = values(consume(dev_broker.bootstrap, "closed-open", 8, timeout=20))
+    assert written == [f"open-{i}" for i in range(5)] + ["after-0", "after-1", "after-2"]
 
 
 INPUT_RECORDS = 200_000

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import Logging
 
 /// Transactions: records sent between `beginTransaction()` and `commitTransaction()` become
 /// visible to read_committed consumers together, with the consumer offsets passed to
@@ -118,15 +119,8 @@ extension KafkaProducer {
     ///   `invalidTransactionState` outside a transaction.
     public func abortTransaction() async throws(KafkaProducerError) {
         let manager = try transactionManager("abortTransaction")
-        try manager.transition("abortTransaction", from: [.inTransaction, .abortableError, .aborting], to: .aborting)
-        // The sender fails every queued batch of an aborting transaction; in-flight ones land.
-        sender.wake()
-        try await flush()
-        if let fatal = manager.fatalError { throw .transactionFatal(fatal) }
-        try await waitForPartitionAdds(manager)
-        if manager.hasCoordinatorState {
-            try await endTransaction(manager, commit: false)
-        }
+        try manager.transition("abortTransaction", from: Self.abortableStates, to: .aborting)
+        try await abort(manager, until: nil)
         if manager.needsEpochBump || accumulator.snapshot.resetPending, let current = manager.identity {
             // A record that may have been written was given up: its partition's sequence
             // numbers cannot continue. A new epoch (KIP-360) restarts them.
@@ -135,6 +129,44 @@ extension KafkaProducer {
             manager.initialized(identity)
         }
         manager.ended()
+    }
+
+    /// The states from which a transaction can be aborted (`.aborting`: an abort that timed out).
+    private static let abortableStates: Set<TransactionState> = [.inTransaction, .abortableError, .aborting]
+
+    /// A graceful `close()` aborts a transaction left open, so that read_committed consumers
+    /// and the last stable offset move on now rather than after `transactionTimeout`. A failure
+    /// (coordinator unreachable by `deadline`, fenced meanwhile) is logged; the close goes on.
+    func abortOpenTransaction(until deadline: ContinuousClock.Instant) async {
+        guard let manager = transactions, Self.abortableStates.contains(manager.phase), ContinuousClock.now < deadline else { return }
+        let metadata: Logger.Metadata = ["transactional.id": "\(manager.transactionalId)"]
+        logger.info("aborting incomplete transaction on close", metadata: metadata)
+        do throws(KafkaProducerError) {
+            try manager.transition("close", from: Self.abortableStates, to: .aborting)
+            // No epoch bump: the next initTransactions() with this id gets a new epoch anyway.
+            try await abort(manager, until: deadline)
+            manager.ended()
+        } catch {
+            logger.warning("could not abort the incomplete transaction; the coordinator aborts it after the transaction timeout",
+                           metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Ends a transaction in `aborting`: the sender fails every queued batch, those in flight
+    /// land, then EndTxn with abort. `deadline` bounds all of it; without one each coordinator
+    /// request has `maxBlock`.
+    private func abort(_ manager: TransactionManager, until deadline: ContinuousClock.Instant?) async throws(KafkaProducerError) {
+        sender.wake()
+        if let deadline {
+            guard await flush(until: deadline) else { throw .timedOut(waiting: "records in flight before aborting the transaction") }
+        } else {
+            try await flush()
+        }
+        if let fatal = manager.fatalError { throw .transactionFatal(fatal) }
+        try await waitForPartitionAdds(manager, until: deadline)
+        if manager.hasCoordinatorState {
+            try await endTransaction(manager, commit: false, deadline: deadline)
+        }
     }
 
     // MARK: Coordinator requests
@@ -148,10 +180,10 @@ extension KafkaProducer {
 
     private func coordinatorRequest<R: KafkaRequestMessage>(
         _ request: R, maxVersion: Int16, key: String, type: KafkaCluster.CoordinatorType, what: String,
-        code: (R.Response) -> KafkaErrorCode
+        deadline: ContinuousClock.Instant? = nil, code: (R.Response) -> KafkaErrorCode
     ) async throws(KafkaProducerError) -> (R.Response, KafkaErrorCode) {
         let requester = CoordinatorRequester(cluster: cluster, retryBackoff: configuration.client.retryBackoff,
-                                             deadline: .now + configuration.maxBlock)
+                                             deadline: deadline ?? .now + configuration.maxBlock)
         do throws(KafkaProducerError) {
             return try await requester.send(request, maxVersion: maxVersion, key: key, type: type, what: what, code: code)
         } catch .transactionFatal(let response) {
@@ -184,12 +216,13 @@ extension KafkaProducer {
         }
     }
 
-    private func endTransaction(_ manager: TransactionManager, commit: Bool) async throws(KafkaProducerError) {
+    private func endTransaction(_ manager: TransactionManager, commit: Bool, deadline: ContinuousClock.Instant? = nil) async throws(KafkaProducerError) {
         guard let identity = manager.identity else { return }
         let request = EndTxnRequest(transactionalId: manager.transactionalId, producerId: identity.producerId,
                                     producerEpoch: identity.epoch, committed: commit)
         let what = "EndTxn (\(commit ? "commit" : "abort"))"
-        let (_, code) = try await coordinatorRequest(request, maxVersion: 3, key: manager.transactionalId, type: .transaction, what: what) {
+        let (_, code) = try await coordinatorRequest(request, maxVersion: 3, key: manager.transactionalId, type: .transaction, what: what,
+                                                     deadline: deadline) {
             KafkaErrorCode($0.errorCode)
         }
         guard code == .noError else { throw transactionFailed(manager, code: code, context: what) }
@@ -214,8 +247,9 @@ extension KafkaProducer {
 
     /// Waits for an AddPartitionsToTxn under way, so that the coordinator's view of the
     /// transaction is complete before it ends.
-    private func waitForPartitionAdds(_ manager: TransactionManager) async throws(KafkaProducerError) {
+    private func waitForPartitionAdds(_ manager: TransactionManager, until deadline: ContinuousClock.Instant? = nil) async throws(KafkaProducerError) {
         while manager.isAddingPartitions {
+            if let deadline, ContinuousClock.now >= deadline { throw .timedOut(waiting: "AddPartitionsToTxn before aborting the transaction") }
             do { try await Task.sleep(for: .milliseconds(1)) } catch { throw .cancelled }
         }
     }

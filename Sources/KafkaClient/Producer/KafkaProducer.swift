@@ -21,8 +21,8 @@ import Synchronization
 ///
 /// Records appended from one task to one partition are delivered in that order.
 /// Every failure is a typed `KafkaProducerError`; without transactions none leaves the
-/// producer unusable. Call `close()` when done: it delivers what is buffered and stops the
-/// background sender.
+/// producer unusable. Call `close()` when done: it delivers what is buffered (a transactional
+/// producer first aborts a transaction left open) and stops the background sender.
 ///
 /// With `transactionalId` the producer is transactional (`initTransactions()`,
 /// `beginTransaction()`, `sendOffsetsToTransaction(_:groupMetadata:)`, `commitTransaction()`,
@@ -42,6 +42,7 @@ public final class KafkaProducer: Sendable {
     let targets: CompletionTargets
     /// The transaction state, with `transactionalId` only.
     let transactions: TransactionManager?
+    let logger: Logger
     private let eventLoop: any EventLoop
     private let senderTask: Mutex<Task<Void, Never>?>
     private let closeStarted = Mutex(false)
@@ -54,6 +55,7 @@ public final class KafkaProducer: Sendable {
         self.configuration = configuration
         self.cluster = cluster
         self.ownsCluster = ownsCluster
+        self.logger = logger
         self.eventLoop = eventLoopGroup.next()
         self.hasInterceptors = !configuration.interceptors.isEmpty
         (deliveryReports, reportsContinuation) = AsyncStream.makeStream(of: DeliveryReport.self)
@@ -165,9 +167,43 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// `flush()` that gives up at `deadline`; returns whether every record sent before the call
+    /// was acknowledged or failed by then.
+    func flush(until deadline: ContinuousClock.Instant) async -> Bool {
+        let accumulator = accumulator
+        let sender = sender
+        let eventLoop = eventLoop
+        let waiter = Mutex<(timer: Scheduled<Void>?, gaveUp: Bool)>((nil, false))
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            guard let id = accumulator.registerFlushWaiter(continuation) else {
+                continuation.resume()
+                return
+            }
+            let timer = eventLoop.scheduleTask(in: (deadline - .now).timeAmount) {
+                guard let abandoned = accumulator.abandonFlush(id: id) else { return }
+                waiter.withLock { $0.gaveUp = true }
+                abandoned.resume()
+            }
+            waiter.withLock { $0.timer = timer }
+            sender.wake()
+        }
+        return waiter.withLock { waiter in
+            waiter.timer?.cancel()
+            return !waiter.gaveUp
+        }
+    }
+
     /// Delivers what is buffered (waiting at most `timeout`), fails whatever is left with
     /// `closed`, stops the sender, ends `deliveryReports`, and closes the cluster connection
     /// if the producer opened it. Later sends throw `closed`.
+    ///
+    /// A transactional producer with a transaction open (`inTransaction`, `abortableError`, or
+    /// an abort that timed out) first aborts it, within the same `timeout`, as
+    /// `abortTransaction()` does: records not yet sent fail with `transactionAborted`, those
+    /// written are marked aborted, and read_committed consumers move past them at once instead
+    /// of after `transactionTimeout`. When the coordinator cannot be reached in time, the
+    /// failure is logged and the close goes on (the coordinator aborts the transaction after
+    /// its timeout). A fenced producer (`fatalError`) just closes.
     public func close(timeout: Duration = .seconds(30)) async {
         let first = closeStarted.withLock { started -> Bool in
             defer { started = true }
@@ -177,6 +213,8 @@ public final class KafkaProducer: Sendable {
             await senderTask.withLock({ $0 })?.value
             return
         }
+        let deadline = ContinuousClock.now + timeout
+        await abortOpenTransaction(until: deadline)
         targets.fire(accumulator.close())
         sender.wake()
         if let task = senderTask.withLock({ $0 }) {
@@ -186,7 +224,7 @@ public final class KafkaProducer: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await task.value }
                 group.addTask {
-                    try? await Task.sleep(for: timeout)
+                    try? await Task.sleep(until: deadline, clock: .continuous)
                     guard !Task.isCancelled else { return }
                     targets.fire(accumulator.abortAll(.closed))
                     sender.stop()

@@ -96,6 +96,7 @@ final class RecordAccumulator: Sendable {
     typealias AttemptOutcome = Result<BatchAcknowledgement, ProduceFailure>
 
     private struct FlushWaiter {
+        var id: UInt64
         var upTo: UInt64
         var remaining: Int
         var continuation: UnsafeContinuation<Void, Never>
@@ -108,6 +109,7 @@ final class RecordAccumulator: Sendable {
         var memory: BufferMemory
         var nextSerial: UInt64 = 0
         var flushWaiters: [FlushWaiter] = []
+        var nextFlushId: UInt64 = 0
         /// Serials of batches whose outcome is decided but not yet delivered (`fired`): a flush
         /// waits for these too, so that when it returns every report it covers has been yielded,
         /// even when another thread is still delivering an earlier batch's outcome.
@@ -610,6 +612,12 @@ final class RecordAccumulator: Sendable {
 
     /// Registers a flush waiting for every batch created so far; false when there is none to wait for.
     func registerFlush(_ continuation: UnsafeContinuation<Void, Never>) -> Bool {
+        registerFlushWaiter(continuation) != nil
+    }
+
+    /// Registers a flush like `registerFlush(_:)`; returns the waiter's id for
+    /// `abandonFlush(id:)`, or nil when there is nothing to wait for.
+    func registerFlushWaiter(_ continuation: UnsafeContinuation<Void, Never>) -> UInt64? {
         state.withLock { state in
             let upTo = state.nextSerial
             var remaining = 0
@@ -618,9 +626,20 @@ final class RecordAccumulator: Sendable {
                 remaining += queue.queued.lazy.filter { $0.serial <= upTo && !$0.isDone }.count
             }
             remaining += state.unfired.lazy.filter { $0 <= upTo }.count
-            guard remaining > 0 else { return false }
-            state.flushWaiters.append(FlushWaiter(upTo: upTo, remaining: remaining, continuation: continuation))
-            return true
+            guard remaining > 0 else { return nil }
+            let id = state.nextFlushId
+            state.nextFlushId += 1
+            state.flushWaiters.append(FlushWaiter(id: id, upTo: upTo, remaining: remaining, continuation: continuation))
+            return id
+        }
+    }
+
+    /// Stops a flush from waiting any longer (its deadline passed); returns its continuation for
+    /// the caller to resume, or nil when the flush already finished.
+    func abandonFlush(id: UInt64) -> UnsafeContinuation<Void, Never>? {
+        state.withLock { state in
+            guard let index = state.flushWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.flushWaiters.remove(at: index).continuation
         }
     }
 

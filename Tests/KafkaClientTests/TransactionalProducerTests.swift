@@ -162,6 +162,28 @@ import Testing
         }
     }
 
+    @Test func closeWithTheCoordinatorOutOfReachGivesUpTheAbortAtTheCloseTimeout() async throws {
+        let broker = try await TestBroker.start()
+        defer { Task { [broker] in await broker.shutdown() } }
+        try await broker.createTopic("close-unreachable", partitions: 1)
+        let producer = try await KafkaProducer.make(configuration: .testing(broker.bootstrap) {
+            $0.transactionalId = "close-unreachable-txn"
+            $0.maxBlock = .seconds(60)
+            $0.deliveryReports = .none
+            $0.client.reconnectBackoffMax = .milliseconds(200)
+        })
+        try await producer.initTransactions()
+        try producer.beginTransaction()
+        _ = try await producer.send(ProducerRecord(topic: "close-unreachable", value: "written"))
+        await broker.broker.shutdown()
+
+        // EndTxn would retry for maxBlock (60 s); the close's 2 s bound it instead.
+        let start = ContinuousClock.now
+        await producer.close(timeout: .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(20))
+        #expect(producer.transactionState == .aborting)
+    }
+
     @Test func closeOfAFencedProducerJustCloses() async throws {
         try await withBroker { broker in
             try await broker.createTopic("close-fenced", partitions: 1)

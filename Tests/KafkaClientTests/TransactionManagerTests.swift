@@ -36,7 +36,7 @@ import Testing
         #expect(add.partitions == [partition] && add.identity.producerId == 7)
         #expect(manager.takePartitionsToAdd() == nil)   // one request at a time
         #expect(manager.isAddingPartitions)
-        manager.partitionsAnswered(generation: add.generation, added: [partition], retry: [])
+        manager.partitionsAnswered(generation: add.generation, added: [partition])
         #expect(isSend(manager.verdict(partition)))
         #expect(manager.hasCoordinatorState)
     }
@@ -48,7 +48,7 @@ import Testing
         try manager.transition("abortTransaction", from: [.inTransaction], to: .aborting)
         manager.ended()
         try manager.transition("beginTransaction", from: [.ready], to: .inTransaction)
-        manager.partitionsAnswered(generation: add.generation, added: [partition], retry: [])
+        manager.partitionsAnswered(generation: add.generation, added: [partition])
         #expect(isWait(manager.verdict(partition)))   // must be added to the new transaction again
     }
 
@@ -89,6 +89,24 @@ import Testing
         let aborted = try started()
         #expect(aborted.batchFailed(.transactionAborted) == nil)
         #expect(aborted.phase == .inTransaction)
+    }
+
+    @Test func aCoordinatorRefusalFencesOrMakesTheTransactionAbortable() throws {
+        let fenced = try started()
+        let fencing = KafkaResponseError(code: .producerFenced, context: "EndTxn")
+        #expect(fenced.refused(fencing) == .transactionFatal(fencing))
+        #expect(fenced.phase == .fatalError)
+
+        let refused = try started()
+        let stale = KafkaResponseError(code: .illegalGeneration, context: "TxnOffsetCommit")
+        #expect(refused.refused(stale).requiresAbort)
+        #expect(refused.phase == .abortableError)
+
+        // An abort that is refused just fails: the transaction stays aborting, to be retried.
+        let aborting = try started()
+        try aborting.transition("abortTransaction", from: [.inTransaction], to: .aborting)
+        #expect(aborting.refused(stale) == .broker(stale))
+        #expect(aborting.phase == .aborting)
     }
 
     @Test func coordinatorAnswersThatAreRetriedInsideTheClient() {

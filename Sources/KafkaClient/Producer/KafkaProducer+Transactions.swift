@@ -228,21 +228,12 @@ extension KafkaProducer {
         guard code == .noError else { throw transactionFailed(manager, code: code, context: what) }
     }
 
-    /// Classifies a coordinator's refusal: fatal codes fence the producer, the rest make the
-    /// transaction abortable. Returns the error to throw.
+    /// Classifies a coordinator's refusal (`TransactionManager.refused(_:)`) and wakes the
+    /// sender, which fails the queued records. Returns the error to throw.
     private func transactionFailed(_ manager: TransactionManager, code: KafkaErrorCode, context: String) -> KafkaProducerError {
-        let response = KafkaResponseError(code: code, context: context)
-        if TransactionManager.fatalCodes.contains(code) {
-            manager.fatal(response)
-            sender.wake()
-            return .transactionFatal(response)
-        }
-        if manager.phase == .aborting {
-            return .broker(response)
-        }
-        manager.abortable("\(response)")
+        let error = manager.refused(KafkaResponseError(code: code, context: context))
         sender.wake()
-        return .transactionAbortable(reason: "\(response)")
+        return error
     }
 
     /// Waits for an AddPartitionsToTxn under way, so that the coordinator's view of the

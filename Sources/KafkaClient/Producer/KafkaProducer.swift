@@ -73,7 +73,6 @@ public final class KafkaProducer: Sendable {
             wakeup: wakeup)
         var idManager = ProducerIdManager()
         idManager.transactionalId = configuration.transactionalId
-        idManager.transactionTimeout = configuration.transactionTimeout
         sender = Sender(accumulator: accumulator, cluster: cluster, configuration: configuration, targets: targets,
                         wakeup: wakeup, idManager: idManager, transactions: transactions, logger: logger)
         senderTask = Mutex(nil)

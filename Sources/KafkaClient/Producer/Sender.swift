@@ -235,20 +235,14 @@ final class Sender: Sendable {
         let logger = logger
         let wakeup = wakeup
         Task {
+            var added: [TopicPartition] = []
             do throws(KafkaProducerError) {
                 let (_, code) = try await requester.send(request, maxVersion: 3, key: transactions.transactionalId, type: .transaction,
                                                          what: "AddPartitionsToTxn", code: Self.addPartitionsCode)
-                switch code {
-                case .noError:
-                    transactions.partitionsAnswered(generation: add.generation, added: add.partitions, retry: [])
-                default:
-                    let error = KafkaResponseError(code: code, context: "AddPartitionsToTxn \(add.partitions.map(\.description).joined(separator: ", "))")
-                    if TransactionManager.fatalCodes.contains(code) {
-                        transactions.fatal(error)
-                    } else {
-                        transactions.abortable("\(error)")
-                    }
-                    transactions.partitionsAnswered(generation: add.generation, added: [], retry: [])
+                if code == .noError {
+                    added = add.partitions
+                } else {
+                    transactions.refused(KafkaResponseError(code: code, context: "AddPartitionsToTxn \(add.partitions.map(\.description).joined(separator: ", "))"))
                 }
             } catch {
                 logger.debug("AddPartitionsToTxn failed: \(error)")
@@ -257,8 +251,8 @@ final class Sender: Sendable {
                 } else {
                     transactions.abortable("AddPartitionsToTxn: \(error)")
                 }
-                transactions.partitionsAnswered(generation: add.generation, added: [], retry: [])
             }
+            transactions.partitionsAnswered(generation: add.generation, added: added)
             wakeup.signal()
         }
     }

@@ -124,6 +124,20 @@ final class TransactionManager: Sendable {
         }
     }
 
+    /// The coordinator refused a request of the transaction: fatal codes fence the producer,
+    /// the others make the transaction abortable (an abort under way just fails). Returns the
+    /// error for the caller to throw.
+    @discardableResult
+    func refused(_ response: KafkaResponseError) -> KafkaProducerError {
+        if Self.fatalCodes.contains(response.code) {
+            fatal(response)
+            return .transactionFatal(response)
+        }
+        if phase == .aborting { return .broker(response) }
+        abortable("\(response)")
+        return .transactionAbortable(reason: "\(response)")
+    }
+
     var fatalError: KafkaResponseError? { state.withLock { $0.fatal } }
     var abortReason: String? { state.withLock { $0.abortReason } }
     var needsEpochBump: Bool { state.withLock { $0.needsEpochBump } }
@@ -189,14 +203,12 @@ final class TransactionManager: Sendable {
         }
     }
 
-    /// The coordinator answered an AddPartitionsToTxn: `added` are in the transaction, `retry`
-    /// are wanted again.
-    func partitionsAnswered(generation: UInt64, added: [TopicPartition], retry: [TopicPartition]) {
+    /// An AddPartitionsToTxn ended: `added` are in the transaction (none when it failed).
+    func partitionsAnswered(generation: UInt64, added: [TopicPartition]) {
         state.withLock { state in
             state.adding = false
             guard generation == state.generation else { return }
             state.added.formUnion(added)
-            state.wanted.formUnion(retry)
         }
     }
 

@@ -35,6 +35,15 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "fsync interval in milliseconds.")
     var flushMs: Int64 = 1000
 
+    @Option(help: "socket.request.max.bytes: a larger request frame closes its connection.")
+    var maxRequestSize: Int?
+
+    @Option(help: "Connections beyond this many are closed on accept.")
+    var maxConnections: Int?
+
+    @Option(help: "connections.max.idle.ms: a connection silent this long, even mid-frame, is closed.")
+    var connectionsMaxIdleMs: Int64?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -50,6 +59,9 @@ struct BrokerCommand: AsyncParsableCommand {
         configuration.autoCreateTopics = !noAutoCreateTopics
         if let flushMessages { configuration.defaultLogConfig.flushMessages = flushMessages }
         configuration.defaultLogConfig.flushMs = flushMs
+        if let maxRequestSize { configuration.maxRequestSize = maxRequestSize }
+        if let maxConnections { configuration.maxConnections = maxConnections }
+        if let connectionsMaxIdleMs { configuration.idleConnectionTimeoutMs = connectionsMaxIdleMs }
         var logger = Logger(label: "rivulet.broker")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 

@@ -67,6 +67,8 @@ struct BrokerCommand: AsyncParsableCommand {
 
         let broker = try await EmbeddedBroker.start(configuration, logger: logger)
         print("rivulet dev broker listening on \(broker.bootstrapAddress)")
+        // Scripts wait for this line; when stdout is a pipe it would otherwise sit in the buffer.
+        fflush(nil)
         await SignalWaiter.waitForTermination()
         await broker.shutdown()
     }

@@ -1,7 +1,7 @@
 """Rivulet's consumer (`rivulet consume`) judged against librdkafka (confluent-kafka).
 
 - records librdkafka produced, in every codec, read back identically;
-- a consumer group of two Rivulet members and one librdkafka member (dev broker and tansu), with the range and the
+- a consumer group of two Rivulet members and one librdkafka member (dev broker and tansu), with the range, roundrobin and the
   cooperative-sticky assignors: ownership sampled continuously is never shared, the group
   covers every partition as members join and leave, and nothing committed is read twice;
 - read_committed against librdkafka transactions that abort (dev broker only: tansu does
@@ -215,7 +215,7 @@ def wait_for(condition, timeout=60, what="condition"):
 
 
 @pytest.mark.parametrize("broker_kind", ["dev", "tansu"])
-@pytest.mark.parametrize("assignor", ["range", "cooperative-sticky"])
+@pytest.mark.parametrize("assignor", ["range", "roundrobin", "cooperative-sticky"])
 def test_mixed_group_covers_every_partition_once(request, broker_kind, assignor):
     bootstrap = request.getfixturevalue("dev_broker").bootstrap if broker_kind == "dev" else request.getfixturevalue("tansu")
     partitions = 6

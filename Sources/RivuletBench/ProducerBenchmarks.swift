@@ -39,7 +39,11 @@ struct ProducerBenchmarks: BenchmarkGroup {
 
         var rivulet: [Double] = []
         var librdkafka: [Double] = []
+        var kcat: [Double] = []
+        var kcatError: String?
         var librdkafkaVersion = "?"
+        let lines = try Self.valueLinesFile(records: records)
+        defer { try? FileManager.default.removeItem(atPath: lines) }
         for run in 0..<runs {
             let ours = "bench-rivulet-\(run)"
             try await admin.createTopics([NewTopic(name: ours, partitions: Self.partitions)])
@@ -52,7 +56,18 @@ struct ProducerBenchmarks: BenchmarkGroup {
             librdkafka.append(result.seconds)
             librdkafkaVersion = result.version
             try await Self.verify(admin: admin, topic: theirs, atLeast: records)
-            FileHandle.standardError.write(Data("  run \(run + 1): rivulet \(Format.fixed(rivulet.last!, 3)) s, librdkafka \(Format.fixed(librdkafka.last!, 3)) s\n".utf8))
+
+            if kcatError == nil {
+                let viaKcat = "bench-kcat-\(run)"
+                try await admin.createTopics([NewTopic(name: viaKcat, partitions: Self.partitions)])
+                do {
+                    kcat.append(try Self.kcatRun(bootstrap: broker.bootstrap, topic: viaKcat, linesFile: lines))
+                    try await Self.verify(admin: admin, topic: viaKcat, atLeast: records - 1)
+                } catch {
+                    kcatError = "\(error)"
+                }
+            }
+            FileHandle.standardError.write(Data("  run \(run + 1): rivulet \(Format.fixed(rivulet.last!, 3)) s, librdkafka \(Format.fixed(librdkafka.last!, 3)) s, kcat \(kcat.last.map { Format.fixed($0, 3) } ?? "-") s\n".utf8))
         }
         await cluster.close()
 
@@ -63,6 +78,14 @@ struct ProducerBenchmarks: BenchmarkGroup {
                 + all.map { Format.fixed($0, 2) }.joined(separator: ", ") + " |"
         }
         let ratio = best.librdkafka / best.rivulet
+        var kcatRow = ""
+        var kcatRatio = ""
+        if let bestKcat = kcat.min() {
+            kcatRow = "\n" + row("librdkafka \(Self.kcatVersion() ?? "?") in C (kcat)", bestKcat, kcat)
+            kcatRatio = " Rivulet / kcat (librdkafka in C, no Python): **\(Format.fixed(bestKcat / best.rivulet, 2))×**."
+        } else if let kcatError {
+            kcatRatio = " (kcat not measured: \(kcatError).)"
+        }
         return """
         ## Producer throughput
 
@@ -71,14 +94,16 @@ struct ProducerBenchmarks: BenchmarkGroup {
         setting at the client's default (Rivulet: linger 5 ms, batchSize 64 KiB; librdkafka \(librdkafkaVersion): \
         linger.ms 5, batch.size 1 MB). Timed from the first send to the acknowledgement of the last \
         (`sendAndForget` then `flush()`; librdkafka: `produce()` then `flush()`, through confluent-kafka without \
-        a per-message callback). \(runs) alternating runs each; the best counts. MB/s counts value bytes.
+        a per-message callback). kcat: librdkafka's C console producer with the same settings (`-z lz4 -X acks=all \
+        -X enable.idempotence=true -X linger.ms=5`), one value per line of a file, timed as a process, start-up included. \
+        \(runs) alternating runs each; the best counts. MB/s counts value bytes.
 
-        **Rivulet / librdkafka: \(Format.fixed(ratio, 2))×** (target ≥ 1.00).
+        **Rivulet / librdkafka: \(Format.fixed(ratio, 2))×** (target ≥ 1.00).\(kcatRatio)
 
         | client | best | MB/s | seconds per run |
         | --- | ---: | ---: | --- |
         \(row("Rivulet", best.rivulet, rivulet))
-        \(row("librdkafka", best.librdkafka, librdkafka))
+        \(row("librdkafka (confluent-kafka)", best.librdkafka, librdkafka))\(kcatRow)
         """
     }
 
@@ -129,6 +154,50 @@ struct ProducerBenchmarks: BenchmarkGroup {
         }
         guard delivered == records else { throw BenchmarkError("librdkafka delivered \(delivered) of \(records): \(result["errors"] ?? "")") }
         return (seconds, result["librdkafka"] as? String ?? "?")
+    }
+
+    /// The benchmark value, once per line: kcat's input.
+    static func valueLinesFile(records: Int) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rivulet-bench-values-\(UUID().uuidString)").path
+        var line = Data(value.readableBytesView)
+        line.append(0x0A)
+        var data = Data(capacity: line.count * records)
+        for _ in 0..<records { data.append(line) }
+        try data.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    static func kcatVersion() -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["kcat", "-V"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        guard (try? process.run()) != nil else { return nil }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // "... librdkafka 2.0.2 builtin.features=..." → "2.0.2".
+        guard let range = text.range(of: "librdkafka ") else { return nil }
+        return String(text[range.upperBound...].prefix { !$0.isWhitespace && $0 != ")" })
+    }
+
+    /// kcat (librdkafka's C console producer) sending every line of `linesFile` as a record.
+    static func kcatRun(bootstrap: String, topic: String, linesFile: String) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-z", "lz4", "-X", "acks=all",
+                             "-X", "enable.idempotence=true", "-X", "linger.ms=5", "-l", linesFile]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let start = ContinuousClock.now
+        try process.run()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let elapsed = ContinuousClock.now - start
+        guard process.terminationStatus == 0 else { throw BenchmarkError("kcat failed: \(errorText.suffix(300))") }
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// Every record (and the warm-up one) is in the topic.

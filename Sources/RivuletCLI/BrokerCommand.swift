@@ -35,6 +35,15 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "fsync interval in milliseconds.")
     var flushMs: Int64 = 1000
 
+    @Option(help: "socket.request.max.bytes: a larger request frame closes its connection.")
+    var maxRequestSize: Int?
+
+    @Option(help: "Connections beyond this many are closed on accept.")
+    var maxConnections: Int?
+
+    @Option(help: "connections.max.idle.ms: a connection silent this long, even mid-frame, is closed.")
+    var connectionsMaxIdleMs: Int64?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -50,13 +59,16 @@ struct BrokerCommand: AsyncParsableCommand {
         configuration.autoCreateTopics = !noAutoCreateTopics
         if let flushMessages { configuration.defaultLogConfig.flushMessages = flushMessages }
         configuration.defaultLogConfig.flushMs = flushMs
+        if let maxRequestSize { configuration.maxRequestSize = maxRequestSize }
+        if let maxConnections { configuration.maxConnections = maxConnections }
+        if let connectionsMaxIdleMs { configuration.idleConnectionTimeoutMs = connectionsMaxIdleMs }
         var logger = Logger(label: "rivulet.broker")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
         let broker = try await EmbeddedBroker.start(configuration, logger: logger)
         print("rivulet dev broker listening on \(broker.bootstrapAddress)")
-        // stdout is block-buffered when it is a pipe: a parent waiting for this line must get it now.
-        fflush(nil)   // every output stream (stdout itself is not concurrency-safe to name)
+        // Scripts wait for this line; when stdout is a pipe it would otherwise sit in the buffer.
+        fflush(nil)
         await SignalWaiter.waitForTermination()
         await broker.shutdown()
     }

@@ -29,7 +29,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     var topic: String
 
     @Option(help: "Bootstrap servers, host:port[,host:port...].")
-    var bootstrap = "127.0.0.1:9092"
+    var bootstrap = "localhost:9092"
 
     @Option(help: "Consumer group to join (group.id).")
     var group: String?

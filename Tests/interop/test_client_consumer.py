@@ -1,7 +1,7 @@
 """Rivulet's consumer (`rivulet consume`) judged against librdkafka (confluent-kafka).
 
 - records librdkafka produced, in every codec, read back identically;
-- a consumer group of two Rivulet members and one librdkafka member, with the range and the
+- a consumer group of two Rivulet members and one librdkafka member (dev broker and tansu), with the range, roundrobin and the
   cooperative-sticky assignors: ownership sampled continuously is never shared, the group
   covers every partition as members join and leave, and nothing committed is read twice;
 - read_committed against librdkafka transactions that abort (dev broker only: tansu does
@@ -214,11 +214,13 @@ def wait_for(condition, timeout=60, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.parametrize("assignor", ["range", "cooperative-sticky"])
-def test_mixed_group_covers_every_partition_once(dev_broker, assignor):
+@pytest.mark.parametrize("broker_kind", ["dev", "tansu"])
+@pytest.mark.parametrize("assignor", ["range", "roundrobin", "cooperative-sticky"])
+def test_mixed_group_covers_every_partition_once(request, broker_kind, assignor):
+    bootstrap = request.getfixturevalue("dev_broker").bootstrap if broker_kind == "dev" else request.getfixturevalue("tansu")
     partitions = 6
     topic, group = f"mixed-{assignor}", f"mixed-{uuid.uuid4()}"
-    create_topic(dev_broker.bootstrap, topic, partitions=partitions)
+    create_topic(bootstrap, topic, partitions=partitions)
     ownership = Ownership()
 
     produced = []
@@ -226,7 +228,7 @@ def test_mixed_group_covers_every_partition_once(dev_broker, assignor):
     producing.set()
 
     def produce():
-        producer = Producer({"bootstrap.servers": dev_broker.bootstrap, "linger.ms": 5})
+        producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
         i = 0
         while producing.is_set():
             for _ in range(12):
@@ -255,14 +257,14 @@ def test_mixed_group_covers_every_partition_once(dev_broker, assignor):
         all_owned = [p for m in members for p in owned.get(m.name, set())]
         return sorted(all_owned) == list(range(partitions)) and all(owned.get(m.name) for m in members)
 
-    r1 = RivuletMember("rivulet-1", dev_broker.bootstrap, group, topic, assignor, ownership)
+    r1 = RivuletMember("rivulet-1", bootstrap, group, topic, assignor, ownership)
     members = [r1]
     try:
         wait_for(lambda: covered(r1), what="rivulet-1 owning every partition")
-        l1 = LibrdkafkaMember("librdkafka-1", dev_broker.bootstrap, group, topic, assignor, ownership)
+        l1 = LibrdkafkaMember("librdkafka-1", bootstrap, group, topic, assignor, ownership)
         members.append(l1)
         wait_for(lambda: covered(r1, l1), what="rivulet-1 and librdkafka-1 sharing the partitions")
-        r2 = RivuletMember("rivulet-2", dev_broker.bootstrap, group, topic, assignor, ownership)
+        r2 = RivuletMember("rivulet-2", bootstrap, group, topic, assignor, ownership)
         members.append(r2)
         wait_for(lambda: covered(r1, l1, r2), what="three members sharing the partitions")
         wait_for(lambda: all(len(ownership.snapshot().get(m.name, ())) == 2 for m in members), what="two partitions each")
@@ -299,7 +301,7 @@ def test_mixed_group_covers_every_partition_once(dev_broker, assignor):
     assert duplicates == set(), f"committed records read twice: {sorted(duplicates)[:10]}"
 
     # What the group committed adds up to everything produced.
-    checker = Consumer({"bootstrap.servers": dev_broker.bootstrap, "group.id": group})
+    checker = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     committed = checker.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
     checker.close()
     assert sum(tp.offset for tp in committed) == len(produced)

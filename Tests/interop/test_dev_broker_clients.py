@@ -108,17 +108,19 @@ def test_kafka_python_round_trip(dev_broker):
     assert keys == expected
 
 
-def test_kcat_produce_and_consume(dev_broker):
-    create_topic(dev_broker.bootstrap, "kcat-topic")
+@pytest.mark.parametrize("codec", CODECS)
+def test_kcat_produce_and_consume(dev_broker, codec):
+    topic = f"kcat-{codec}"
+    create_topic(dev_broker.bootstrap, topic)
     lines = "\n".join(f"k{i}:v{i}" for i in range(100)) + "\n"
-    subprocess.run(["kcat", "-b", dev_broker.bootstrap, "-P", "-t", "kcat-topic", "-K", ":", "-z", "lz4"],
+    subprocess.run(["kcat", "-b", dev_broker.bootstrap, "-P", "-t", topic, "-K", ":", "-z", codec],
                    input=lines.encode(), check=True, timeout=30)
-    out = subprocess.run(["kcat", "-b", dev_broker.bootstrap, "-C", "-t", "kcat-topic", "-o", "beginning", "-e",
+    out = subprocess.run(["kcat", "-b", dev_broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e",
                           "-f", "%k=%s\n"], capture_output=True, check=True, timeout=30)
     assert out.stdout.decode().splitlines() == [f"k{i}=v{i}" for i in range(100)]
-    metadata = subprocess.run(["kcat", "-b", dev_broker.bootstrap, "-L", "-t", "kcat-topic"],
+    metadata = subprocess.run(["kcat", "-b", dev_broker.bootstrap, "-L", "-t", topic],
                               capture_output=True, check=True, timeout=30)
-    assert "kcat-topic" in metadata.stdout.decode()
+    assert topic in metadata.stdout.decode()
 
 
 def test_idempotent_producer_writes_each_record_once(dev_broker):

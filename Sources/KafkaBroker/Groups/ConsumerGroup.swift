@@ -82,6 +82,16 @@ final class ConsumerGroup {
         if members.count == 1 { protocolType = member.protocolType }
     }
 
+    /// A static member rejoining under a new member id: it takes the old member's place in the
+    /// join order, its instance id and, when the old member led the group, the leadership.
+    func replace(_ oldId: String, with member: Member) {
+        guard members.removeValue(forKey: oldId) != nil else { return add(member) }
+        members[member.memberId] = member
+        if let index = joinOrder.firstIndex(of: oldId) { joinOrder[index] = member.memberId } else { joinOrder.append(member.memberId) }
+        if let instance = member.groupInstanceId { staticMembers[instance] = member.memberId }
+        if leaderId == oldId { leaderId = member.memberId }
+    }
+
     func remove(_ memberId: String) {
         guard let member = members.removeValue(forKey: memberId) else { return }
         joinOrder.removeAll { $0 == memberId }

@@ -44,12 +44,7 @@ actor GroupCoordinator {
         let member: ConsumerGroup.Member
         if request.memberId.isEmpty {
             let newId = "\(clientId.isEmpty ? "member" : clientId)-\(UUID().uuidString.lowercased())"
-            if let instance = request.groupInstanceId, let oldId = group.staticMembers[instance], let old = group.members[oldId] {
-                // A static member restarting: it takes over its old place under a new id, and the old id is fenced.
-                old.awaitingJoin?.resume(returning: failure(.fencedInstanceId, memberId: oldId))
-                old.awaitingSync?.resume(returning: SyncGroupResponse(errorCode: KafkaErrorCode.fencedInstanceId.rawValue, assignment: ByteBuffer()))
-                group.remove(oldId)
-            } else if request.groupInstanceId == nil && version >= 4 {
+            if request.groupInstanceId == nil && version >= 4 {
                 // KIP-394: hand out an id first, so a client that retries a lost response does not leave a ghost member.
                 group.pendingMemberIds.insert(newId)
                 return failure(.memberIdRequired, memberId: newId)
@@ -57,7 +52,24 @@ actor GroupCoordinator {
             member = ConsumerGroup.Member(memberId: newId, groupInstanceId: request.groupInstanceId, clientId: clientId, clientHost: clientHost,
                                           sessionTimeoutMs: request.sessionTimeoutMs, rebalanceTimeoutMs: rebalanceTimeout,
                                           protocolType: request.protocolType, protocols: protocols)
-            group.add(member)
+            if let instance = request.groupInstanceId, let oldId = group.staticMembers[instance], let old = group.members[oldId] {
+                // A static member restarting: it takes over its old place under a new id, and the old id is fenced.
+                old.awaitingJoin?.resume(returning: failure(.fencedInstanceId, memberId: oldId))
+                old.awaitingSync?.resume(returning: SyncGroupResponse(errorCode: KafkaErrorCode.fencedInstanceId.rawValue, assignment: ByteBuffer()))
+                let previousLeader = group.leaderId
+                member.assignment = old.assignment
+                group.replace(oldId, with: member)
+                if group.state == .stable, let current = group.protocolName, group.selectProtocol() == current {
+                    // KIP-345: a stable group keeps its assignment; the member gets its old partitions back in
+                    // SyncGroup and nobody else rebalances. The previous leader id is returned so that the
+                    // member does not compute an assignment a stable group would never hand out.
+                    member.joinVersion = version
+                    return JoinGroupResponse(errorCode: 0, generationId: group.generationId, protocolType: group.protocolType,
+                                             protocolName: current, leader: previousLeader ?? "", memberId: newId)
+                }
+            } else {
+                group.add(member)
+            }
             prepareRebalance(group)
         } else if group.pendingMemberIds.remove(request.memberId) != nil {
             member = ConsumerGroup.Member(memberId: request.memberId, groupInstanceId: request.groupInstanceId, clientId: clientId, clientHost: clientHost,

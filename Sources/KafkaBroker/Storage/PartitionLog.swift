@@ -34,7 +34,8 @@ final class PartitionLog {
     /// The first offset a consumer can read; raised by retention and DeleteRecords.
     private(set) var logStartOffset: Int64 = 0
     private let allocator: ByteBufferAllocator
-    private var unflushedBatches = 0
+    /// Batches appended since the last fsync (the `flush.messages` / `flush.ms` policy counts them).
+    private(set) var unflushedBatches = 0
     private var lastFlushMs: Int64
     /// Compaction: offsets below this have been cleaned, so their keys are unique among themselves.
     private(set) var firstDirtyOffset: Int64

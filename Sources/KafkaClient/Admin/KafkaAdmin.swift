@@ -260,12 +260,10 @@ public struct KafkaAdmin: Sendable {
             groupId: group.groupId, state: group.groupState, protocolType: group.protocolType, protocolName: group.protocolData,
             members: group.members.map { member in
                 var assignment: [TopicPartition] = []
-                if group.protocolType == "consumer", member.memberAssignment.readableBytes > 0 {
-                    var bytes = member.memberAssignment
-                    if let version = bytes.getInteger(at: bytes.readerIndex, as: Int16.self),
-                       let decoded = try? ConsumerProtocolAssignment.decode(from: &bytes, version: min(version, ConsumerProtocolAssignment.validVersions.upperBound)) {
-                        assignment = decoded.assignedPartitions.flatMap { t in t.partitions.map { TopicPartition(t.topic, $0) } }.sorted()
-                    }
+                // The assignment bytes start with the consumer protocol's version, which the codec reads first.
+                if group.protocolType == "consumer", member.memberAssignment.readableBytes > 0,
+                   let decoded = try? ConsumerProtocolCodec.decodeAssignment(member.memberAssignment) {
+                    assignment = decoded.assignedPartitions.flatMap { t in t.partitions.map { TopicPartition(t.topic, $0) } }.sorted()
                 }
                 return GroupDescription.Member(memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
                                                clientHost: member.clientHost, assignment: assignment)

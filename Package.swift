@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
@@ -69,6 +70,7 @@ let package = Package(
                 "KafkaProtocol", "KafkaClient", "CRocksDB",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs a topology in-process, with no broker (Kafka Streams' TopologyTestDriver).
@@ -121,9 +123,16 @@ let package = Package(
             path: "Samples/ProtocolRoundTrip"
         ),
 
+        // Samples: streams apps run against a broker (`--demo` starts a dev broker in-process).
         .executableTarget(
             name: "WordCount",
-            dependencies: ["Rivulet", "RivuletTestDriver"],
+            dependencies: [
+                "Rivulet", "KafkaClient", "KafkaBroker", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Samples/WordCount"
         ),
 

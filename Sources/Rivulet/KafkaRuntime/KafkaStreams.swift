@@ -1,0 +1,274 @@
+import KafkaClient
+import KafkaProtocol
+import Logging
+import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A streams application running a topology on a Kafka cluster (Kafka Streams' `KafkaStreams`).
+///
+/// ```swift
+/// var config = StreamsConfig(applicationId: "wordcount", bootstrapServers: "localhost:9092")
+/// config.numStreamThreads = 2
+/// let streams = KafkaStreams(topology, config)
+/// streams.setStateListener { new, old in print("\(old) -> \(new)") }
+/// try await streams.start()
+/// // ...
+/// await streams.close()
+/// ```
+///
+/// `start()` checks the source topics (joined topics must have equal partition counts), creates
+/// the internal topics, and starts `numStreamThreads` stream threads. Every thread is a member of
+/// the consumer group `application.id`, with its own producer; the group's leader assigns tasks
+/// (sub-topology × partition) to threads with ``StreamsPartitionAssignor``. Instances with the
+/// same application id share the work; when one stops or fails, its tasks move to the others,
+/// which restore the tasks' stores from their changelog topics.
+///
+/// As a `Service` (swift-service-lifecycle), `run()` starts the application and closes it on
+/// graceful shutdown (SIGTERM, SIGINT) or cancellation:
+///
+/// ```swift
+/// let group = ServiceGroup(services: [streams], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+public final class KafkaStreams: Sendable {
+    /// The life of the application (Kafka Streams' `KafkaStreams.State`).
+    public enum State: String, Sendable, Hashable {
+        /// Built, not started.
+        case created
+        /// Started; some thread waits for tasks or restores state.
+        case rebalancing
+        /// Every thread processes its tasks.
+        case running
+        /// `close()` was called: threads commit, close their tasks and leave the group.
+        case pendingShutdown
+        /// Closed.
+        case notRunning
+        /// A thread failed; the others are shutting down.
+        case pendingError
+        /// Stopped after a failure (see ``failure``).
+        case error
+    }
+
+    public let topology: Topology
+    public let config: StreamsConfig
+    /// Identifies this instance to the group's assignor.
+    public let processId: String
+    private let logger: Logger
+    private let shared = Mutex(Shared())
+
+    private struct Shared: Sendable {
+        var state = State.created
+        var listener: (@Sendable (State, State) -> Void)?
+        var threads: [StreamThread] = []
+        var runs: [Task<Void, Never>] = []
+        var metadata: [String: ThreadMetadata] = [:]
+        var failure: (any Error)?
+    }
+
+    /// An application running `topology` as `config` says; nothing connects until ``start()``.
+    public init(_ topology: Topology, _ config: StreamsConfig, logger: Logger = Logger(label: "rivulet.streams")) {
+        self.topology = topology
+        self.config = config
+        self.processId = UUID().uuidString.lowercased()
+        var logger = logger
+        logger[metadataKey: "application"] = "\(config.applicationId)"
+        self.logger = logger
+    }
+
+    /// The current state.
+    public var state: State { shared.withLock { $0.state } }
+
+    /// What stopped the application, in state ``State/error``.
+    public var failure: (any Error)? { shared.withLock { $0.failure } }
+
+    /// Called with `(new, old)` on every state change, from the thread that caused it.
+    public func setStateListener(_ listener: @escaping @Sendable (_ newState: State, _ oldState: State) -> Void) {
+        shared.withLock { $0.listener = listener }
+    }
+
+    /// Each stream thread's state and tasks.
+    public func localThreadsMetadata() -> [ThreadMetadata] {
+        shared.withLock { $0.metadata.values.sorted { $0.threadName < $1.threadName } }
+    }
+
+    // MARK: Starting
+
+    /// Validates the topology against the cluster, creates internal topics, and starts the
+    /// stream threads. Returns once they run; the state becomes ``State/running`` when every
+    /// thread has its tasks restored.
+    ///
+    /// - Throws: `TopologyError.copartitioning` naming joined topics whose partition counts
+    ///   differ; `StreamsError.setup` for missing source topics or internal topics with the wrong
+    ///   partition count; connection errors. The application is then in state ``State/error``.
+    public func start() async throws {
+        guard transition(to: .rebalancing, from: [.created]) else {
+            throw StreamsError.illegalState("start() is only allowed once, on a created application (state: \(state))")
+        }
+        do {
+            let sinkPartitionCounts = try await prepareCluster()
+            try StateDirectory(config: config).create()
+            try await startThreads(sinkPartitionCounts: sinkPartitionCounts)
+        } catch {
+            logger.error("could not start: \(error)")
+            shared.withLock { $0.failure = $0.failure ?? error }
+            _ = transition(to: .error, from: [.rebalancing, .pendingError])
+            throw error
+        }
+    }
+
+    /// Checks source topics and co-partitioning, creates internal topics with the partition counts
+    /// the topology needs, and returns the partition counts of the topics sinks write.
+    private func prepareCluster() async throws -> [String: Int32] {
+        let cluster = KafkaCluster(configuration: try clientConfiguration(clientId: "\(config.applicationId)-admin"), logger: logger)
+        let admin = KafkaAdmin(cluster: cluster)
+        do {
+            let counts = try await InternalTopicManager(admin: admin, config: config, logger: logger).prepare(topology)
+            await cluster.close()
+            return counts
+        } catch {
+            await cluster.close()
+            throw error
+        }
+    }
+
+    private func clientConfiguration(clientId: String) throws -> ClientConfiguration {
+        var client = try ClientConfiguration(bootstrap: config.bootstrapServers)
+        client.clientId = clientId
+        return client
+    }
+
+    private func startThreads(sinkPartitionCounts: [String: Int32]) async throws {
+        let layout = TaskLayout(topology: topology, applicationId: config.applicationId)
+        let stateDirectory = StateDirectory(config: config)
+        var threadConfig = config
+        threadConfig.cacheMaxBytesBuffering = config.cacheMaxBytesBuffering / max(1, config.numStreamThreads)
+        var threads: [StreamThread] = []
+        for index in 1...max(1, config.numStreamThreads) {
+            let name = "\(config.applicationId)-StreamThread-\(index)"
+            let member = StreamsPartitionAssignor.MemberState(processId: processId, tasksOnDisk: { stateDirectory.tasksOnDisk() })
+            let assignor = StreamsPartitionAssignor(layout: layout, member: member, logger: logger)
+
+            var consumerConfiguration = ConsumerConfiguration(client: try clientConfiguration(clientId: name), groupId: config.applicationId)
+            consumerConfiguration.assignors = [assignor]
+            consumerConfiguration.enableAutoCommit = false
+            consumerConfiguration.autoOffsetReset = .earliest
+            consumerConfiguration.sessionTimeout = config.sessionTimeout
+            consumerConfiguration.heartbeatInterval = config.heartbeatInterval
+            consumerConfiguration.maxPollRecords = 1000
+            consumerConfiguration.fetchMaxWait = config.pollInterval
+
+            var restoreConfiguration = ConsumerConfiguration(client: try clientConfiguration(clientId: "\(name)-restore-consumer"))
+            restoreConfiguration.enableAutoCommit = false
+            restoreConfiguration.autoOffsetReset = .earliest
+            restoreConfiguration.maxPollRecords = 10_000
+            restoreConfiguration.fetchMaxWait = .milliseconds(100)
+
+            var producerConfiguration = ProducerConfiguration(client: try clientConfiguration(clientId: "\(name)-producer"))
+            producerConfiguration.deliveryReports = .failuresOnly
+            producerConfiguration.linger = .milliseconds(10)
+            producerConfiguration.allowAutoTopicCreation = false
+            let producer = try await KafkaProducer.make(configuration: producerConfiguration, logger: logger)
+
+            let admin = KafkaAdmin(cluster: KafkaCluster(configuration: try clientConfiguration(clientId: "\(name)-admin"), logger: logger))
+            let clients = StreamThread.Clients(
+                consumer: KafkaConsumer(configuration: consumerConfiguration, logger: logger),
+                restoreConsumer: KafkaConsumer(configuration: restoreConfiguration, logger: logger),
+                producer: StreamsProducer(producer: producer),
+                admin: admin)
+            threads.append(StreamThread(
+                name: name, topology: topology, config: threadConfig, layout: layout, clients: clients,
+                member: member, sinkPartitionCounts: sinkPartitionCounts,
+                publish: { [weak self] metadata in self?.threadChanged(metadata) }, logger: logger))
+        }
+        shared.withLock { shared in
+            shared.threads = threads
+            shared.runs = threads.map { thread in
+                Task { [weak self] in
+                    do {
+                        try await thread.run()
+                    } catch {
+                        self?.threadFailed(thread.name, error)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: State
+
+    private func transition(to new: State, from allowed: Set<State>) -> Bool {
+        let (changed, old, listener) = shared.withLock { shared -> (Bool, State, (@Sendable (State, State) -> Void)?) in
+            let old = shared.state
+            guard allowed.contains(old), old != new else { return (false, old, nil) }
+            shared.state = new
+            return (true, old, shared.listener)
+        }
+        if changed {
+            logger.info("state \(old.rawValue) -> \(new.rawValue)")
+            listener?(new, old)
+        }
+        return changed
+    }
+
+    private func threadChanged(_ metadata: ThreadMetadata) {
+        let all = shared.withLock { shared -> [ThreadMetadata] in
+            shared.metadata[metadata.threadName] = metadata
+            return Array(shared.metadata.values)
+        }
+        let threadCount = max(1, config.numStreamThreads)
+        if all.count == threadCount && all.allSatisfy({ $0.state == .running }) {
+            _ = transition(to: .running, from: [.rebalancing])
+        } else if all.contains(where: { [.starting, .partitionsRevoked, .partitionsAssigned].contains($0.state) }) {
+            _ = transition(to: .rebalancing, from: [.running])
+        }
+    }
+
+    private func threadFailed(_ name: String, _ error: any Error) {
+        logger.error("stream thread \(name) failed: \(error)")
+        let threads = shared.withLock { shared -> [StreamThread] in
+            shared.failure = shared.failure ?? error
+            return shared.threads
+        }
+        _ = transition(to: .pendingError, from: [.rebalancing, .running])
+        // One failed thread stops the application: the others commit and leave the group.
+        for thread in threads { thread.requestStop() }
+        Task { [weak self] in
+            guard let self else { return }
+            await self.awaitThreads()
+            _ = self.transition(to: .error, from: [.pendingError, .pendingShutdown])
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Stops processing: every thread commits, closes its tasks (flushing and closing stores) and
+    /// leaves the group, so its tasks move to other instances at once. Waits up to `timeout`
+    /// for the threads.
+    public func close(timeout: Duration = .seconds(60)) async {
+        if transition(to: .notRunning, from: [.created]) { return }
+        _ = transition(to: .pendingShutdown, from: [.rebalancing, .running])
+        let threads = shared.withLock { $0.threads }
+        for thread in threads { thread.requestStop() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.awaitThreads() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        if !transition(to: .notRunning, from: [.pendingShutdown]) {
+            _ = transition(to: .error, from: [.pendingError])
+        }
+    }
+
+    var currentThreads: [StreamThread] { shared.withLock { $0.threads } }
+
+    /// Returns when every stream thread has ended.
+    func awaitThreads() async {
+        let runs = shared.withLock { $0.runs }
+        for run in runs { await run.value }
+    }
+}

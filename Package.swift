@@ -143,6 +143,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The streams runtime against an in-process dev broker: group, assignor, restoration.
+        .testTarget(
+            name: "RivuletRuntimeTests",
+            dependencies: [
+                "Rivulet", "KafkaBroker", "KafkaClient", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]

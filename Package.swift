@@ -136,6 +136,16 @@ let package = Package(
             path: "Samples/WordCount"
         ),
 
+        .executableTarget(
+            name: "PageViewEnrichment",
+            dependencies: [
+                "Rivulet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Samples/PageViewEnrichment"
+        ),
         .testTarget(
             name: "RivuletTests",
             dependencies: [

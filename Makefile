@@ -65,10 +65,10 @@ protocol:
 	swift run -c release kafka-protocol-generator $(SCHEMAS) Sources/KafkaProtocol/Generated \
 	  --probe-output Sources/KafkaCodecProbe/Generated
 
-## The main sample end to end on the dev broker (until the streams runtime lands: a protocol round trip).
+## The main sample end to end: a dev broker in-process, sample lines in, WordCount on KafkaStreams, counts printed.
 demo: deps
-	swift build --product ProtocolRoundTrip
-	$$(swift build --show-bin-path)/ProtocolRoundTrip
+	swift build --product WordCount
+	$$(swift build --show-bin-path)/WordCount --demo
 
 clean:
 	rm -rf .build $(VENV)

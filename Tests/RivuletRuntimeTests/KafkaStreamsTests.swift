@@ -102,32 +102,56 @@ import Testing
         await streams.close()
     }
 
-    @Test func aLostStateDirectoryIsRestoredFromTheChangelogAndCountsGoOn() async throws {
+    @Test func aRestartReplaysOnlyTheTailAndALostStateDirectoryIsRestoredFromTheChangelog() async throws {
         let kafka = try await StreamsTestCluster.start()
         defer { Task { await kafka.stop() } }
         try await kafka.createTopic("text-lines", partitions: 2)
         try await kafka.createTopic("word-counts", partitions: 2)
         let stateDirectory = "\(kafka.directory)/state"
-        let first = sampleLines(300, seed: 7)
-        try await kafka.produce("text-lines", first.lines.map { (key: nil, value: $0) })
+        var expected: [String: Int64] = [:]
 
-        let streams = KafkaStreams(try wordCountTopology(), kafka.config("restore-app", stateDirectory: stateDirectory))
-        try await streams.start()
-        #expect(try await eventually { try await kafka.latestCounts("word-counts") == first.counts })
-        await streams.close()
-        // The checkpoint was written on close, so a restart would replay nothing; without the
-        // directory, everything must come back from the changelog.
+        /// Runs the app over one more batch of lines; returns (start offset, records restored) per changelog partition.
+        func runBatch(seed: Int) async throws -> [TopicPartition: (start: Int64, restored: Int)] {
+            let batch = sampleLines(300, seed: seed)
+            try await kafka.produce("text-lines", batch.lines.map { (key: nil, value: $0) })
+            expected.merge(batch.counts, uniquingKeysWith: +)
+            let restores = Mutex<[TopicPartition: (start: Int64, restored: Int)]>([:])
+            let streams = KafkaStreams(try wordCountTopology(), kafka.config("restore-app", stateDirectory: stateDirectory))
+            streams.setGlobalStateRestoreListener(StateRestoreListener(
+                onRestoreStart: { partition, start, _ in restores.withLock { $0[partition] = (start, 0) } },
+                onRestoreEnd: { partition, restored in restores.withLock { $0[partition]?.restored = restored } }))
+            try await streams.start()
+            let counted = try await eventually { try await kafka.latestCounts("word-counts") == expected }
+            #expect(counted)
+            await streams.close()
+            return restores.withLock { $0 }
+        }
+
+        #expect(try await runBatch(seed: 7).isEmpty)   // nothing to restore yet
+        // Closing wrote checkpoints: a restart on the same state directory replays nothing.
         #expect(FileManager.default.fileExists(atPath: "\(stateDirectory)/restore-app/1_0/.checkpoint"))
+        #expect(try await runBatch(seed: 11).isEmpty)
+        // A checkpoint 5 offsets behind the changelog's end (as after a crash between two
+        // commits): only the records from there on are replayed (compaction may have removed some).
+        let checkpointPath = "\(stateDirectory)/restore-app/1_1/.checkpoint"
+        var lines = try String(contentsOfFile: checkpointPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        var fields = lines[2].split(separator: " ").map(String.init)
+        let checkpointed = try #require(Int64(fields[2]))
+        fields[2] = String(checkpointed - 5)
+        lines[2] = fields.joined(separator: " ")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: checkpointPath, atomically: true, encoding: .utf8)
+        let tail = try await runBatch(seed: 12)
+        let changelog1 = TopicPartition("restore-app-counts-changelog", 1)
+        #expect(tail.keys.sorted() == [changelog1])
+        #expect(tail[changelog1]?.start == checkpointed - 5)
+        let inTail = try await kafka.readAll(changelog1.topic).filter { $0.partition == 1 && (checkpointed - 5..<checkpointed).contains($0.offset) }.count
+        #expect(inTail > 0 && inTail <= 5)
+        #expect(tail[changelog1]?.restored == inTail)
+        // Without the directory, the counts come back from the changelog, from its beginning.
         try FileManager.default.removeItem(atPath: stateDirectory)
-
-        let second = sampleLines(300, seed: 11)
-        try await kafka.produce("text-lines", second.lines.map { (key: nil, value: $0) })
-        var expected = first.counts
-        expected.merge(second.counts, uniquingKeysWith: +)
-        let restarted = KafkaStreams(try wordCountTopology(), kafka.config("restore-app", stateDirectory: stateDirectory))
-        try await restarted.start()
-        #expect(try await eventually { try await kafka.latestCounts("word-counts") == expected })
-        await restarted.close()
+        let restored = try await runBatch(seed: 13)
+        #expect(Set(restored.keys) == [TopicPartition("restore-app-counts-changelog", 0), TopicPartition("restore-app-counts-changelog", 1)])
+        #expect(restored.values.allSatisfy { $0.start == 0 && $0.restored > 0 })
     }
 
     @Test func twoInstancesShareTasksAndOneTakesOverWhenTheOtherCloses() async throws {

@@ -9,10 +9,12 @@ final class ChangelogRestorer: Sendable {
     private let consumer: KafkaConsumer
     private let admin: KafkaAdmin
     private let logger: Logger
+    private let listener: StateRestoreListener?
 
-    init(consumer: KafkaConsumer, admin: KafkaAdmin, logger: Logger) {
+    init(consumer: KafkaConsumer, admin: KafkaAdmin, listener: StateRestoreListener?, logger: Logger) {
         self.consumer = consumer
         self.admin = admin
+        self.listener = listener
         self.logger = logger
     }
 
@@ -42,11 +44,13 @@ final class ChangelogRestorer: Sendable {
             guard end > 0 else { continue }
             remaining.insert(partition)
             assignment[partition] = start.map { .offset($0) } ?? .beginning
+            listener?.onRestoreStart?(partition, start ?? 0, end)
         }
         guard !remaining.isEmpty else { return 0 }
         logger.info("restoring \(remaining.sorted()) up to \(ends.filter { remaining.contains($0.key) }.sorted { $0.key < $1.key })")
         try await consumer.assign(assignment)
         var restored = 0
+        var restoredPerPartition: [TopicPartition: Int] = [:]
         do {
             while !remaining.isEmpty {
                 let records = try await consumer.poll(timeout: .milliseconds(200))
@@ -59,9 +63,11 @@ final class ChangelogRestorer: Sendable {
                 for (partition, batch) in batches {
                     try apply(partition, batch)
                     restored += batch.count
+                    restoredPerPartition[partition, default: 0] += batch.count
                 }
                 for partition in remaining where try await consumer.position(partition) >= ends[partition] ?? 0 {
                     remaining.remove(partition)
+                    listener?.onRestoreEnd?(partition, restoredPerPartition[partition, default: 0])
                 }
             }
         } catch {

@@ -63,6 +63,7 @@ public final class KafkaStreams: Sendable {
     private struct Shared: Sendable {
         var state = State.created
         var listener: (@Sendable (State, State) -> Void)?
+        var restoreListener: StateRestoreListener?
         var threads: [StreamThread] = []
         var runs: [Task<Void, Never>] = []
         var metadata: [String: ThreadMetadata] = [:]
@@ -88,6 +89,11 @@ public final class KafkaStreams: Sendable {
     /// Called with `(new, old)` on every state change, from the thread that caused it.
     public func setStateListener(_ listener: @escaping @Sendable (_ newState: State, _ oldState: State) -> Void) {
         shared.withLock { $0.listener = listener }
+    }
+
+    /// Hears about store restoration from changelogs; set it before ``start()``.
+    public func setGlobalStateRestoreListener(_ listener: StateRestoreListener) {
+        shared.withLock { $0.restoreListener = listener }
     }
 
     /// Each stream thread's state and tasks.
@@ -147,6 +153,7 @@ public final class KafkaStreams: Sendable {
         var threadConfig = config
         threadConfig.cacheMaxBytesBuffering = config.cacheMaxBytesBuffering / max(1, config.numStreamThreads)
         var threads: [StreamThread] = []
+        let restoreListener = shared.withLock { $0.restoreListener }
         for index in 1...max(1, config.numStreamThreads) {
             let name = "\(config.applicationId)-StreamThread-\(index)"
             let member = StreamsPartitionAssignor.MemberState(processId: processId, tasksOnDisk: { stateDirectory.tasksOnDisk() })
@@ -181,7 +188,7 @@ public final class KafkaStreams: Sendable {
                 admin: admin)
             threads.append(StreamThread(
                 name: name, topology: topology, config: threadConfig, layout: layout, clients: clients,
-                member: member, sinkPartitionCounts: sinkPartitionCounts,
+                member: member, sinkPartitionCounts: sinkPartitionCounts, restoreListener: restoreListener,
                 publish: { [weak self] metadata in self?.threadChanged(metadata) }, logger: logger))
         }
         shared.withLock { shared in

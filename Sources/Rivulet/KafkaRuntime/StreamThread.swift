@@ -57,7 +57,7 @@ actor StreamThread {
     init(
         name: String, topology: Topology, config: StreamsConfig, layout: TaskLayout, clients: Clients,
         member: StreamsPartitionAssignor.MemberState, sinkPartitionCounts: [String: Int32],
-        publish: @escaping @Sendable (ThreadMetadata) -> Void, logger: Logger
+        restoreListener: StateRestoreListener?, publish: @escaping @Sendable (ThreadMetadata) -> Void, logger: Logger
     ) {
         self.name = name
         self.topology = topology
@@ -70,7 +70,8 @@ actor StreamThread {
         var logger = logger
         logger[metadataKey: "thread"] = "\(name)"
         self.logger = logger
-        self.restorer = ChangelogRestorer(consumer: clients.restoreConsumer, admin: clients.admin, logger: logger)
+        self.restorer = ChangelogRestorer(
+            consumer: clients.restoreConsumer, admin: clients.admin, listener: restoreListener, logger: logger)
         let changelogs = Set(topology.internalTopics(applicationId: config.applicationId).compactMap { requirement -> String? in
             if case .changelog = requirement.kind { return requirement.name }
             return nil

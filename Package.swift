@@ -159,6 +159,8 @@ let package = Package(
             dependencies: [
                 "Rivulet", "KafkaBroker", "KafkaClient", "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

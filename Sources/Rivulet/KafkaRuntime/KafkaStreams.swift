@@ -193,6 +193,10 @@ public final class KafkaStreams: Sendable {
         }
         shared.withLock { shared in
             shared.threads = threads
+            // close() came while starting: the threads start only to release what they hold.
+            if shared.state != .rebalancing {
+                for thread in threads { thread.requestStop() }
+            }
             shared.runs = threads.map { thread in
                 Task { [weak self] in
                     do {

@@ -26,6 +26,8 @@ import Testing
         streams.setStateListener { newState, oldState in transitions.withLock { $0.append("\(oldState) -> \(newState)") } }
         try await streams.start()
         #expect(try await eventually { try await kafka.latestCounts("word-counts") == expected })
+        // Both threads have their tasks (the counts may be complete before the second joined).
+        #expect(try await eventually { streams.state == .running })
         await streams.close()
 
         let seen = transitions.withLock { $0 }
@@ -48,7 +50,7 @@ import Testing
             services: [.init(service: streams)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let running = Task { try await group.run() }
         #expect(try await eventually { try await kafka.latestCounts("word-counts") == expected })
-        #expect(streams.state == .running)
+        #expect(try await eventually { streams.state == .running })
         // What SIGTERM does: commit, close the tasks, leave the group.
         await group.triggerGracefulShutdown()
         try await running.value

@@ -156,7 +156,8 @@ actor StreamThread {
                 key: record.key, value: record.value, headers: record.headers))
         }
         for (partition, batch) in batches {
-            guard let id = taskByPartition[partition], let task = tasks[id], !restoring.contains(id) else { continue }
+            // A restoring task's partitions are paused; should records come anyway, they wait in its queues.
+            guard let id = taskByPartition[partition], let task = tasks[id] else { continue }
             try task.addRecords(batch, from: partition)
         }
     }

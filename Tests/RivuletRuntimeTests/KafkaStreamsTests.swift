@@ -183,4 +183,41 @@ import Testing
         #expect(try await eventually { try await kafka.latestCounts("word-counts") == expected })
         await b.close()
     }
+
+    struct PoisonPill: Error {}
+
+    @Test func aProcessorFailureStopsTheApplicationInTheErrorState() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("commands", partitions: 2)
+        try await kafka.createTopic("results", partitions: 2)
+        let builder = StreamsBuilder()
+        builder.stream("commands", Consumed.with(.string, .string))
+            .mapValues { command -> String in
+                if command == "explode" { throw PoisonPill() }
+                return command.uppercased()
+            }
+            .to("results", Produced.with(.string, .string))
+        var config = kafka.config("failing-app")
+        config.numStreamThreads = 2
+        let streams = KafkaStreams(try builder.build(), config)
+        let states = Mutex<[KafkaStreams.State]>([])
+        streams.setStateListener { new, _ in states.withLock { $0.append(new) } }
+        try await streams.start()
+        try await kafka.produce("commands", [(key: "a", value: "hello"), (key: "b", value: "explode")])
+
+        #expect(try await eventually { streams.state == .error })
+        #expect(states.withLock { $0 }.contains(.pendingError))
+        guard case .processing(let node, let underlying)? = streams.failure as? StreamsError else {
+            Issue.record("expected a processing failure, got \(String(describing: streams.failure))")
+            return
+        }
+        #expect(node.contains("MAPVALUES"))
+        #expect(underlying is PoisonPill)
+        // Every thread stopped and left the group.
+        #expect(streams.localThreadsMetadata().allSatisfy { $0.state == .dead })
+        #expect(try await eventually { try await kafka.admin.describeGroup("failing-app").members.isEmpty })
+        await streams.close()
+        #expect(streams.state == .error)
+    }
 }

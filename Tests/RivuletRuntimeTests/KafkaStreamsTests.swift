@@ -148,7 +148,8 @@ import Testing
         #expect(inTail > 0 && inTail <= 5)
         #expect(tail[changelog1]?.restored == inTail)
         // Without the directory, the counts come back from the changelog, from its beginning.
-        try FileManager.default.removeItem(atPath: stateDirectory)
+        try KafkaStreams(try wordCountTopology(), kafka.config("restore-app", stateDirectory: stateDirectory)).cleanUp()
+        #expect(!FileManager.default.fileExists(atPath: "\(stateDirectory)/restore-app"))
         let restored = try await runBatch(seed: 13)
         #expect(Set(restored.keys) == [TopicPartition("restore-app-counts-changelog", 0), TopicPartition("restore-app-counts-changelog", 1)])
         #expect(restored.values.allSatisfy { $0.start == 0 && $0.restored > 0 })

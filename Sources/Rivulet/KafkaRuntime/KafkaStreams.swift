@@ -254,6 +254,16 @@ public final class KafkaStreams: Sendable {
         }
     }
 
+    /// Deletes this instance's state directory, `<stateDirectory>/<applicationId>` (Kafka Streams'
+    /// `cleanUp()`): its stores are then restored from their changelogs when tasks are assigned.
+    /// Only before ``start()`` or after ``close(timeout:)``.
+    public func cleanUp() throws {
+        guard [.created, .notRunning, .error].contains(state) else {
+            throw StreamsError.illegalState("cleanUp() needs a created or closed application (state: \(state))")
+        }
+        try StateDirectory(config: config).delete()
+    }
+
     // MARK: Stopping
 
     /// Stops processing: every thread commits, closes its tasks (flushing and closing stores) and

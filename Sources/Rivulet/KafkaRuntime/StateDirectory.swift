@@ -17,6 +17,12 @@ struct StateDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// Removes the whole directory (nothing to remove is fine).
+    func delete() throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try FileManager.default.removeItem(atPath: path)
+    }
+
     /// Tasks with a folder here: the assignor prefers to place them on this instance.
     func tasksOnDisk() -> Set<TaskId> {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }

@@ -221,4 +221,35 @@ import Testing
         await streams.close()
         #expect(streams.state == .error)
     }
+
+    @Test func theApplicationRidesOutABrokerRestart() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("text-lines", partitions: 2)
+        try await kafka.createTopic("word-counts", partitions: 2)
+        let first = sampleLines(200, seed: 21)
+        try await kafka.produce("text-lines", first.lines.map { (key: nil, value: $0) })
+        let streams = KafkaStreams(try wordCountTopology(), kafka.config("bounce-app"))
+        let states = Mutex<[KafkaStreams.State]>([])
+        streams.setStateListener { new, _ in states.withLock { $0.append(new) } }
+        try await streams.start()
+        #expect(try await eventually { try await kafka.latestCounts("word-counts") == first.counts })
+        #expect(try await eventually { try await kafka.caughtUp(group: "bounce-app", topics: ["text-lines"]) })
+
+        // The dev broker keeps committed offsets but not group membership across a restart: the
+        // member finds itself unknown, closes its tasks, rejoins, and restores them.
+        let before = states.withLock { $0.count }
+        try await kafka.restartBroker()
+        #expect(try await eventually(timeout: .seconds(30)) {
+            states.withLock { Array($0.dropFirst(before)) }.contains(.rebalancing) && streams.state == .running
+        })
+        let second = sampleLines(200, seed: 22)
+        try await kafka.produce("text-lines", second.lines.map { (key: nil, value: $0) })
+        var expected = first.counts
+        expected.merge(second.counts, uniquingKeysWith: +)
+        #expect(try await eventually { try await kafka.latestCounts("word-counts") == expected })
+        #expect(streams.state == .running, "\(String(describing: streams.failure))")
+        await streams.close()
+        #expect(streams.state == .notRunning)
+    }
 }

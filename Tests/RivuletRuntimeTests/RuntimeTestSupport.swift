@@ -4,11 +4,14 @@ import KafkaClient
 import KafkaProtocol
 import NIOCore
 import Rivulet
+import Synchronization
 
 /// A dev broker in this process on a free port, with a throwaway data directory, plus the
 /// clients tests use to feed topics and read results independently of the streams runtime.
 final class StreamsTestCluster: Sendable {
-    let broker: EmbeddedBroker
+    private let current: Mutex<EmbeddedBroker>
+    private let brokerConfiguration: BrokerConfiguration
+    var broker: EmbeddedBroker { current.withLock { $0 } }
     let directory: String
     let cluster: KafkaCluster
     let producer: KafkaProducer
@@ -16,8 +19,9 @@ final class StreamsTestCluster: Sendable {
     var bootstrap: String { broker.bootstrapAddress }
     var admin: KafkaAdmin { KafkaAdmin(cluster: cluster) }
 
-    private init(broker: EmbeddedBroker, directory: String, cluster: KafkaCluster, producer: KafkaProducer) {
-        self.broker = broker
+    private init(broker: EmbeddedBroker, configuration: BrokerConfiguration, directory: String, cluster: KafkaCluster, producer: KafkaProducer) {
+        self.current = Mutex(broker)
+        self.brokerConfiguration = configuration
         self.directory = directory
         self.cluster = cluster
         self.producer = producer
@@ -34,7 +38,25 @@ final class StreamsTestCluster: Sendable {
         var producerConfiguration = try ProducerConfiguration(bootstrap: broker.bootstrapAddress)
         producerConfiguration.linger = .milliseconds(2)
         let producer = try await KafkaProducer.make(configuration: producerConfiguration, cluster: cluster)
-        return StreamsTestCluster(broker: broker, directory: directory, cluster: cluster, producer: producer)
+        return StreamsTestCluster(broker: broker, configuration: configuration, directory: directory, cluster: cluster, producer: producer)
+    }
+
+    /// Stops the broker and starts it again on the same port and data directory.
+    func restartBroker() async throws {
+        let old = broker
+        await old.shutdown()
+        var configuration = brokerConfiguration
+        configuration.port = old.port
+        for attempt in 0..<50 {
+            do {
+                let restarted = try await EmbeddedBroker.start(configuration)
+                current.withLock { $0 = restarted }
+                return
+            } catch {
+                if attempt == 49 { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     func stop() async {

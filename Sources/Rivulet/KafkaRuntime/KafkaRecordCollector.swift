@@ -63,7 +63,13 @@ final class KafkaRecordCollector: RecordCollector {
         try await drain()
         try await producer.flush()
         guard !writtenChangelogs.isEmpty else { return }
-        let ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: writtenChangelogs.map { ($0, OffsetSpec.latest) }))
+        let ends: [TopicPartition: ListedOffset]
+        do {
+            ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: writtenChangelogs.map { ($0, OffsetSpec.latest) }))
+        } catch let error as KafkaClientError where StreamThread.isTransient(error) {
+            // Checkpoints then lag behind (restoration replays a little more); asked again next time.
+            return
+        }
         for (partition, listed) in ends where listed.offset > 0 {
             offsets[partition] = listed.offset - 1
         }

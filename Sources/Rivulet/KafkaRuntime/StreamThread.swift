@@ -183,6 +183,10 @@ actor StreamThread {
             // processes from the last committed offsets (at least once).
             logger.warning("offset commit refused, the group is rebalancing: \(error)")
             return
+        } catch let error as KafkaClientError where Self.isTransient(error) {
+            // The coordinator is unreachable for now: the next commit carries these offsets too.
+            logger.warning("offset commit failed, retried at the next commit: \(error)")
+            return
         }
         for task in committing.values { try task.postCommit() }
     }
@@ -321,6 +325,14 @@ actor StreamThread {
     private func setState(_ new: ThreadMetadata.State) {
         state = new
         publish(ThreadMetadata(threadName: name, state: new, activeTasks: tasks.keys.sorted()))
+    }
+
+    /// Failures that a later attempt may not meet: a lost connection, a timeout.
+    static func isTransient(_ error: KafkaClientError) -> Bool {
+        switch error {
+        case .connectionFailed, .connectionClosed, .requestTimedOut: return true
+        default: return false
+        }
     }
 
     static func wallClockMilliseconds() -> Int64 {

@@ -13,12 +13,15 @@ public struct StreamsSubscriptionInfo: Sendable, Hashable {
     /// Tasks with a store directory in the instance's state directory.
     public var tasksOnDisk: Set<TaskId>
 
+    /// What a member of instance `processId` sends.
     public init(processId: String, previousTasks: Set<TaskId>, tasksOnDisk: Set<TaskId>) {
         self.processId = processId
         self.previousTasks = previousTasks
         self.tasksOnDisk = tasksOnDisk
     }
 
+    /// The bytes: version (int32), process id (int32 length + UTF-8), then the previous tasks and
+    /// the tasks on disk, each as a count and (sub-topology, partition) int32 pairs, sorted.
     public func encode() -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeInteger(Self.version)
@@ -45,6 +48,7 @@ public struct StreamsSubscriptionInfo: Sendable, Hashable {
 public struct StreamsAssignmentInfo: Sendable, Hashable {
     static let version: Int32 = 1
 
+    /// Why the leader assigned nothing.
     public enum ErrorCode: Int32, Sendable {
         case none = 0
         /// Joined topics have different partition counts.
@@ -53,17 +57,21 @@ public struct StreamsAssignmentInfo: Sendable, Hashable {
         case assignmentFailed = 2
     }
 
+    /// The tasks the member runs, sorted.
     public var activeTasks: [TaskId]
     public var errorCode: ErrorCode
     /// Says what went wrong, naming topics and counts.
     public var errorMessage: String
 
+    /// An assignment of `activeTasks`, or an error (with no tasks).
     public init(activeTasks: [TaskId], errorCode: ErrorCode = .none, errorMessage: String = "") {
         self.activeTasks = activeTasks
         self.errorCode = errorCode
         self.errorMessage = errorMessage
     }
 
+    /// The bytes: version (int32), error code (int32), error message (int32 length + UTF-8),
+    /// then the active tasks as a count and (sub-topology, partition) int32 pairs, sorted.
     public func encode() -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeInteger(Self.version)
@@ -73,6 +81,7 @@ public struct StreamsAssignmentInfo: Sendable, Hashable {
         return buffer
     }
 
+    /// Decodes what `encode` wrote; `nil` for bytes of another layout.
     public static func decode(_ bytes: ByteBuffer) -> StreamsAssignmentInfo? {
         var buffer = bytes
         guard buffer.readInteger(as: Int32.self) == version,

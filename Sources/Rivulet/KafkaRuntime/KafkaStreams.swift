@@ -53,7 +53,9 @@ public final class KafkaStreams: Sendable {
         case error
     }
 
+    /// What the application runs.
     public let topology: Topology
+    /// How it runs.
     public let config: StreamsConfig
     /// Identifies this instance to the group's assignor.
     public let processId: String

@@ -8,6 +8,7 @@ public struct StateRestoreListener: Sendable {
     /// A changelog partition was read to its end offset; `restored` records were applied.
     public var onRestoreEnd: (@Sendable (_ changelog: TopicPartition, _ restored: Int) -> Void)?
 
+    /// A listener of the given callbacks.
     public init(
         onRestoreStart: (@Sendable (_ changelog: TopicPartition, _ startOffset: Int64, _ endOffset: Int64) -> Void)? = nil,
         onRestoreEnd: (@Sendable (_ changelog: TopicPartition, _ restored: Int) -> Void)? = nil

@@ -14,6 +14,7 @@ import Synchronization
 /// topics have different partition counts the leader assigns nothing and sends every member an
 /// error naming them, which stops the application.
 public struct StreamsPartitionAssignor: PartitionAssignor {
+    /// The protocol name every member of a streams application's group offers.
     public let name = "stream"
     let layout: TaskLayout
     let member: MemberState
@@ -48,10 +49,12 @@ public struct StreamsPartitionAssignor: PartitionAssignor {
         self.logger = logger
     }
 
+    /// This member's ``StreamsSubscriptionInfo``.
     public func subscriptionUserData(_ context: SubscriptionContext) -> ByteBuffer? {
         member.subscriptionInfo.encode()
     }
 
+    /// Keeps the ``StreamsAssignmentInfo`` received, for the stream thread's assignment callback.
     public func onAssignment(_ assignment: PartitionAssignment, generationId: Int32) {
         let info = assignment.userData.flatMap(StreamsAssignmentInfo.decode)
             ?? StreamsAssignmentInfo(activeTasks: [], errorCode: .assignmentFailed,
@@ -59,6 +62,7 @@ public struct StreamsPartitionAssignor: PartitionAssignor {
         member.received(info)
     }
 
+    /// The leader's computation: partitions to tasks, tasks to members (see ``TaskAssignor``).
     public func assign(members: [GroupMemberSubscription], metadata: ClusterMetadata) throws -> [String: PartitionAssignment] {
         let counts = metadata.partitionCounts(of: layout.allSourceTopics)
         if let violation = layout.copartitioningViolation(partitionCounts: counts) {

@@ -12,10 +12,14 @@ public struct TaskAssignor: Sendable {
     /// A member of the group as the assignor sees it.
     public struct Member: Sendable, Hashable {
         public var memberId: String
+        /// The instance the member (thread) belongs to.
         public var processId: String
+        /// The tasks it ran in the last generation.
         public var previousTasks: Set<TaskId>
+        /// The tasks whose state its instance has on disk.
         public var tasksOnDisk: Set<TaskId>
 
+        /// A member and what it reported in its subscription.
         public init(memberId: String, processId: String, previousTasks: Set<TaskId> = [], tasksOnDisk: Set<TaskId> = []) {
             self.memberId = memberId
             self.processId = processId
@@ -24,6 +28,7 @@ public struct TaskAssignor: Sendable {
         }
     }
 
+    /// The assignor (it keeps no state: everything comes with the members).
     public init() {}
 
     /// Tasks per member id; every member id of `members` is in the result.

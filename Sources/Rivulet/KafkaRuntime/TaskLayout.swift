@@ -11,6 +11,7 @@ public struct TaskLayout: Sendable, Hashable {
     /// Groups of topics that are joined and must have equal partition counts.
     public let copartitionGroups: [[String]]
 
+    /// A layout given directly (the assignor's tests use it).
     public init(sourceTopics: [Int: [String]], copartitionGroups: [[String]]) {
         self.sourceTopics = sourceTopics
         self.copartitionGroups = copartitionGroups

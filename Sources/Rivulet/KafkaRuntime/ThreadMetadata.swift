@@ -12,10 +12,12 @@ public struct ThreadMetadata: Sendable, Hashable {
 
     /// `<application.id>-StreamThread-<n>`, also the consumer's client id.
     public var threadName: String
+    /// What it does now.
     public var state: State
     /// The tasks it runs (or restores), sorted.
     public var activeTasks: [TaskId]
 
+    /// A report of one thread.
     public init(threadName: String, state: State, activeTasks: [TaskId]) {
         self.threadName = threadName
         self.state = state

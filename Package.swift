@@ -133,7 +133,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Samples/WordCount"
+            path: "Samples/WordCount",
+            exclude: ["README.md"]
         ),
 
         .executableTarget(
@@ -144,7 +145,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Samples/PageViewEnrichment"
+            path: "Samples/PageViewEnrichment",
+            exclude: ["README.md"]
         ),
         .testTarget(
             name: "RivuletTests",

@@ -254,9 +254,10 @@ actor StreamThread {
         var firstError: (any Error)?
         for id in ids.sorted() {
             guard let task = tasks.removeValue(forKey: id) else { continue }
-            let wasRestoring = restoring.remove(id) != nil
+            restoring.remove(id)
             do { try task.close() } catch { firstError = firstError ?? error }
-            if !clean || wasRestoring && firstError != nil { stateDirectory.wipe(id) }
+            // A partly restored store is fine to keep: its checkpoint is the one it started from.
+            if !clean { stateDirectory.wipe(id) }
         }
         taskByPartition = taskByPartition.filter { ids.contains($0.value) == false }
         if clean { try await collector.acknowledge() } else { collector.discardPending() }

@@ -119,13 +119,15 @@ final class NamedCache {
     var hasDirtyEntries: Bool { dirtyCount > 0 }
 
     func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        guard var entry = entries[key] else { return nil }
-        stamp &+= 1
-        entry.accessStamp = stamp
-        entries.set(key, entry)
+        let touched = stamp &+ 1
+        guard let value = entries.modify(key, { entry -> ByteBuffer? in
+            entry.accessStamp = touched
+            return entry.value
+        }) else { return nil }
+        stamp = touched
         recency.append((key, stamp))
         compactQueuesIfNeeded()
-        return .some(entry.value)
+        return .some(value)
     }
 
     /// Returns the change in bytes.

@@ -41,10 +41,13 @@ final class StreamsTestCluster: Sendable {
         return StreamsTestCluster(broker: broker, configuration: configuration, directory: directory, cluster: cluster, producer: producer)
     }
 
-    /// Stops the broker and starts it again on the same port and data directory.
-    func restartBroker() async throws {
+    /// Stops the broker and starts it again on the same port and data directory, after
+    /// `downtime`; `whenDown` runs once the old broker is stopped.
+    func restartBroker(downtime: Duration = .zero, whenDown: @Sendable () -> Void = {}) async throws {
         let old = broker
         await old.shutdown()
+        whenDown()
+        if downtime > .zero { try await Task.sleep(for: downtime) }
         var configuration = brokerConfiguration
         configuration.port = old.port
         for attempt in 0..<50 {

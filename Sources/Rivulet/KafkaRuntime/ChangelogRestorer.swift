@@ -4,31 +4,88 @@ import Logging
 
 /// Fills the stores of newly assigned tasks from their changelog topics before they process:
 /// a consumer outside the group reads each changelog partition from the task's checkpoint (or
-/// the beginning) up to the end offset it had when restoration began.
+/// the log start) up to the end offset it had when restoration began.
+///
+/// A partition is done when the consumer's position reaches that end offset. The position moves
+/// past whole batches (to a batch's last offset + 1), so batches whose tail records compaction
+/// removed, and transaction markers, which are never returned as records, still end a restore.
+/// When a partition stops moving, its offsets are read again: a log truncated or recreated
+/// beneath the restore, or records deleted past the position, end it with a
+/// ``ChangelogRestorationError``, since the store then holds what the changelog no longer has;
+/// anything else (a broker out of reach, say) is waited for up to `stallTimeout`, then reported
+/// the same way instead of waiting for ever.
 final class ChangelogRestorer: Sendable {
+    /// How long a partition may go without progress before restoring fails (Kafka Streams'
+    /// `task.timeout.ms` default).
+    static let defaultStallTimeout: Duration = .seconds(300)
+    /// How long a partition goes without progress before its offsets are read again.
+    static let defaultProgressCheckInterval: Duration = .seconds(2)
+
     private let consumer: KafkaConsumer
     private let admin: KafkaAdmin
     private let logger: Logger
     private let listener: StateRestoreListener?
+    private let stallTimeout: Duration
+    private let progressCheckInterval: Duration
 
-    init(consumer: KafkaConsumer, admin: KafkaAdmin, listener: StateRestoreListener?, logger: Logger) {
+    init(
+        consumer: KafkaConsumer, admin: KafkaAdmin, listener: StateRestoreListener?, logger: Logger,
+        stallTimeout: Duration = ChangelogRestorer.defaultStallTimeout,
+        progressCheckInterval: Duration = ChangelogRestorer.defaultProgressCheckInterval
+    ) {
         self.consumer = consumer
         self.admin = admin
         self.listener = listener
         self.logger = logger
+        self.stallTimeout = stallTimeout
+        self.progressCheckInterval = min(progressCheckInterval, stallTimeout)
     }
 
-    /// The changelog partitions whose checkpoint lies past their end (the topic was deleted and
-    /// recreated, say): their stores no longer match the changelog and must be wiped.
+    /// The changelog partitions whose checkpoint the changelog no longer continues: past its end
+    /// (the topic was deleted and recreated, say) or below its log start (records were deleted
+    /// by DeleteRecords or retention before they were restored). Their stores no longer match
+    /// the changelog and must be wiped, then restored from the log start.
     func invalidCheckpoints(_ starts: [TopicPartition: Int64?]) async throws -> Set<TopicPartition> {
         let checkpointed = starts.compactMapValues { $0 }
         guard !checkpointed.isEmpty else { return [] }
         let ends = try await admin.listOffsets(checkpointed.mapValues { _ in .latest })
-        return Set(checkpointed.filter { partition, offset in offset > (ends[partition]?.offset ?? 0) }.keys)
+        let logStarts = try await admin.listOffsets(checkpointed.mapValues { _ in .earliest })
+        var invalid: Set<TopicPartition> = []
+        for (partition, offset) in checkpointed {
+            let end = ends[partition]?.offset ?? 0
+            let logStart = logStarts[partition]?.offset ?? 0
+            if offset > end {
+                logger.warning("checkpoint \(offset) of \(partition) is past the changelog's end \(end)")
+                invalid.insert(partition)
+            } else if offset < logStart {
+                logger.warning("checkpoint \(offset) of \(partition) is below the changelog's log start \(logStart): records it needs were deleted")
+                invalid.insert(partition)
+            }
+        }
+        return invalid
     }
 
-    /// Reads each changelog partition from its start offset (`nil`: the beginning) to its end
+    /// What the restore knows of one changelog partition.
+    private struct Progress {
+        /// The end offset captured at the start: the partition is restored when the position reaches it.
+        let end: Int64
+        /// Whether the store held state before (a checkpoint), so losing records beneath the
+        /// position would leave it inconsistent even before anything is applied.
+        let fromCheckpoint: Bool
+        /// The consumer's position when last seen; nil until known.
+        var position: Int64?
+        var restored = 0
+        var lastProgress: ContinuousClock.Instant
+        var lastOffsetCheck: ContinuousClock.Instant
+        var logStart: Int64?
+    }
+
+    /// Reads each changelog partition from its start offset (`nil`: the log start) to its end
     /// offset now, handing records to `apply`. Returns the number of records restored.
+    ///
+    /// - Throws: ``ChangelogRestorationError`` when a partition's log changed beneath the
+    ///   restore or it made no progress for `stallTimeout`; the consumer's own errors (a corrupt
+    ///   record, say); whatever `apply` throws.
     func restore(
         _ starts: [TopicPartition: Int64?],
         isolation: isolated (any Actor)? = #isolation,
@@ -36,38 +93,44 @@ final class ChangelogRestorer: Sendable {
     ) async throws -> Int {
         guard !starts.isEmpty else { return 0 }
         let ends = try await admin.listOffsets(starts.mapValues { _ in .latest }).mapValues(\.offset)
-        var remaining: Set<TopicPartition> = []
+        let now = ContinuousClock.now
+        var progress: [TopicPartition: Progress] = [:]
         var assignment: [TopicPartition: StartOffset] = [:]
         for (partition, start) in starts {
             let end = ends[partition] ?? 0
             if let start, start >= end { continue }
             guard end > 0 else { continue }
-            remaining.insert(partition)
+            progress[partition] = Progress(end: end, fromCheckpoint: start != nil, position: start,
+                                           lastProgress: now, lastOffsetCheck: now)
             assignment[partition] = start.map { .offset($0) } ?? .beginning
             listener?.onRestoreStart?(partition, start ?? 0, end)
         }
-        guard !remaining.isEmpty else { return 0 }
-        logger.info("restoring \(remaining.sorted()) up to \(ends.filter { remaining.contains($0.key) }.sorted { $0.key < $1.key })")
+        guard !progress.isEmpty else { return 0 }
+        logger.info("restoring \(progress.keys.sorted()) up to \(progress.mapValues(\.end).sorted { $0.key < $1.key })")
         try await consumer.assign(assignment)
         var restored = 0
-        var restoredPerPartition: [TopicPartition: Int] = [:]
         do {
-            while !remaining.isEmpty {
-                let records = try await consumer.poll(timeout: .milliseconds(200))
+            while !progress.isEmpty {
+                let records = try await pollToleratingOutages()
                 var batches: [TopicPartition: [ChangelogRecord]] = [:]
                 for record in records {
-                    guard let key = record.key, record.offset < (ends[record.topicPartition] ?? 0) else { continue }
+                    guard let end = progress[record.topicPartition]?.end, let key = record.key, record.offset < end else { continue }
                     batches[record.topicPartition, default: []].append(
                         ChangelogRecord(key: key, value: record.value, timestamp: record.timestamp, offset: record.offset))
                 }
                 for (partition, batch) in batches {
                     try apply(partition, batch)
                     restored += batch.count
-                    restoredPerPartition[partition, default: 0] += batch.count
+                    progress[partition]?.restored += batch.count
                 }
-                for partition in remaining where try await consumer.position(partition) >= ends[partition] ?? 0 {
-                    remaining.remove(partition)
-                    listener?.onRestoreEnd?(partition, restoredPerPartition[partition, default: 0])
+                for partition in progress.keys.sorted() {
+                    guard var state = progress[partition] else { continue }
+                    if try await observe(partition, &state) {
+                        progress[partition] = nil
+                        listener?.onRestoreEnd?(partition, state.restored)
+                    } else {
+                        progress[partition] = state
+                    }
                 }
             }
         } catch {
@@ -76,5 +139,87 @@ final class ChangelogRestorer: Sendable {
         }
         try await consumer.assign([TopicPartition: StartOffset]())
         return restored
+    }
+
+    /// One poll; an unreachable broker yields no records (the stall check decides how long that may last).
+    private func pollToleratingOutages() async throws -> [ConsumerRecord] {
+        do {
+            return try await consumer.poll(timeout: .milliseconds(200))
+        } catch let error as KafkaClientError where StreamThread.isTransient(error) {
+            logger.debug("restore consumer poll failed: \(error)")
+            try await Task.sleep(for: .milliseconds(200))
+            return []
+        }
+    }
+
+    /// Looks at the partition's position after a poll; returns whether it reached its end.
+    private func observe(_ partition: TopicPartition, _ state: inout Progress) async throws -> Bool {
+        let now = ContinuousClock.now
+        let position: Int64?
+        do {
+            position = try await consumer.position(partition)
+        } catch let error as KafkaClientError where StreamThread.isTransient(error) {
+            // The reset lookup could not reach the broker; the stall check below bounds the wait.
+            logger.debug("position of \(partition) unknown: \(error)")
+            position = nil
+        }
+        if let position {
+            if let last = state.position, position < last {
+                // Only an out-of-range reset moves the position back: the log is shorter than
+                // what was read from it.
+                let end = (try? await admin.listOffsets([partition: .latest])[partition]?.offset) ?? position
+                throw ChangelogRestorationError.truncated(partition: partition, position: last, endOffset: end)
+            }
+            if let last = state.position, position > last {
+                // The position may jump over a compacted gap; jumping over the log start means
+                // the fetch at `last` was out of range and records the store needs are gone.
+                if let logStart = await consumer.watermarks(partition)?.logStartOffset, logStart > last,
+                   state.fromCheckpoint || state.restored > 0 {
+                    throw ChangelogRestorationError.recordsDeleted(partition: partition, position: last, logStartOffset: logStart)
+                }
+            }
+            if state.position != position {
+                state.position = position
+                state.lastProgress = now
+            }
+            if position >= state.end { return true }
+        }
+        guard now - state.lastProgress >= progressCheckInterval, now - state.lastOffsetCheck >= progressCheckInterval else {
+            return false
+        }
+        state.lastOffsetCheck = now
+        try await recheckOffsets(partition, &state)
+        if now - state.lastProgress >= stallTimeout {
+            throw ChangelogRestorationError.stalled(
+                partition: partition, position: state.position ?? -1, endOffset: state.end,
+                logStartOffset: state.logStart, waited: now - state.lastProgress)
+        }
+        return false
+    }
+
+    /// Reads the offsets of a partition that stopped moving again, and throws when they show the
+    /// log changed beneath the restore. Offsets that cannot be read now (the broker is out of
+    /// reach) are left to the next check.
+    private func recheckOffsets(_ partition: TopicPartition, _ state: inout Progress) async throws {
+        let end: Int64, logStart: Int64
+        do {
+            guard let latest = try await admin.listOffsets([partition: .latest])[partition]?.offset,
+                  let earliest = try await admin.listOffsets([partition: .earliest])[partition]?.offset else {
+                logger.info("restoring \(partition): its offsets are not available, position \(state.position ?? -1) of \(state.end)")
+                return
+            }
+            (end, logStart) = (latest, earliest)
+        } catch {
+            logger.info("restoring \(partition): reading its offsets failed (\(error)), position \(state.position ?? -1) of \(state.end)")
+            return
+        }
+        state.logStart = logStart
+        if end < state.end {
+            throw ChangelogRestorationError.truncated(partition: partition, position: state.position ?? -1, endOffset: end)
+        }
+        if let position = state.position, logStart > position, state.fromCheckpoint || state.restored > 0 {
+            throw ChangelogRestorationError.recordsDeleted(partition: partition, position: position, logStartOffset: logStart)
+        }
+        logger.info("restoring \(partition): no progress at position \(state.position ?? -1), end \(state.end), log \(logStart)..<\(end)")
     }
 }

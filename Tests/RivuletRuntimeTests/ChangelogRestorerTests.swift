@@ -226,6 +226,35 @@ import Testing
         await consumer.close()
     }
 
+    @Test func recordsDeletedPastThePositionOfARestoreFromACheckpointFailIt() async throws {
+        let cluster = try await StreamsTestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let changelog = try await createChangelog(cluster, "deleted-while-restoring")
+        let value = String(repeating: "v", count: 200)
+        for batch in 0..<20 {
+            try await produceBatch(cluster, changelog, (0..<5).map { (key: "k\(batch)-\($0)", value: value) })
+        }
+        let (restorer, consumer) = try makeRestorer(cluster, stallTimeout: .seconds(20), fetchBytes: 1)
+        let deleting = Mutex(false)
+        let deleted = RecreationFlag()
+        let error = await restoreExpectingFailure(restorer, [changelog: 5]) { _, _ in
+            guard deleting.withLock({ let first = !$0; $0 = true; return first }) else { return }
+            Task {
+                _ = try await cluster.admin.deleteRecords(before: [changelog: 80])
+                deleted.done.withLock { $0 = true }
+            }
+            for _ in 0..<200 where !deleted.done.withLock({ $0 }) { usleep(25_000) }
+        }
+        guard case let .recordsDeleted(partition, position, logStart)? = error else {
+            Issue.record("expected deleted records, got \(String(describing: error))")
+            return
+        }
+        #expect(partition == changelog)
+        #expect(logStart == 80)
+        #expect(position >= 5 && position < 80)
+        await consumer.close()
+    }
+
     @Test func aChangelogTruncatedBeneathTheRestoreFailsIt() async throws {
         let cluster = try await StreamsTestCluster.start()
         defer { Task { await cluster.stop() } }

@@ -137,14 +137,16 @@ import Testing
         var lines = try String(contentsOfFile: checkpointPath, encoding: .utf8).split(separator: "\n").map(String.init)
         var fields = lines[2].split(separator: " ").map(String.init)
         let checkpointed = try #require(Int64(fields[2]))
-        fields[2] = String(checkpointed - 5)
+        // Not below 0: a checkpoint below the changelog's log start is invalid and restores from scratch.
+        let rewound = max(0, checkpointed - 5)
+        fields[2] = String(rewound)
         lines[2] = fields.joined(separator: " ")
         try (lines.joined(separator: "\n") + "\n").write(toFile: checkpointPath, atomically: true, encoding: .utf8)
         let tail = try await runBatch(seed: 12)
         let changelog1 = TopicPartition("restore-app-counts-changelog", 1)
         #expect(tail.keys.sorted() == [changelog1])
-        #expect(tail[changelog1]?.start == checkpointed - 5)
-        let inTail = try await kafka.readAll(changelog1.topic).filter { $0.partition == 1 && (checkpointed - 5..<checkpointed).contains($0.offset) }.count
+        #expect(tail[changelog1]?.start == rewound)
+        let inTail = try await kafka.readAll(changelog1.topic).filter { $0.partition == 1 && (rewound..<checkpointed).contains($0.offset) }.count
         #expect(inTail > 0 && inTail <= 5)
         #expect(tail[changelog1]?.restored == inTail)
         // Without the directory, the counts come back from the changelog, from its beginning.

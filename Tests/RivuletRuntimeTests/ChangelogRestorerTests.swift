@@ -19,10 +19,12 @@ import Testing
     }
 
     /// A restore consumer as the runtime configures it; `fetchBytes` caps each fetch of a partition.
-    private func makeRestorer(_ cluster: StreamsTestCluster, stallTimeout: Duration = .seconds(60), fetchBytes: Int32? = nil) throws -> (ChangelogRestorer, KafkaConsumer) {
+    private func makeRestorer(
+        _ cluster: StreamsTestCluster, stallTimeout: Duration = .seconds(60), fetchBytes: Int32? = nil, reset: OffsetResetStrategy = .earliest
+    ) throws -> (ChangelogRestorer, KafkaConsumer) {
         var configuration = try ConsumerConfiguration(bootstrap: cluster.bootstrap)
         configuration.enableAutoCommit = false
-        configuration.autoOffsetReset = .earliest
+        configuration.autoOffsetReset = reset
         configuration.fetchMaxWait = .milliseconds(100)
         if let fetchBytes {
             configuration.maxPartitionFetchBytes = fetchBytes
@@ -226,7 +228,9 @@ import Testing
         await consumer.close()
     }
 
-    @Test func recordsDeletedPastThePositionOfARestoreFromACheckpointFailIt() async throws {
+    /// With the runtime's `earliest` reset the consumer jumps and the restorer notices; with none it reports the fetch out of range.
+    @Test(arguments: [OffsetResetStrategy.earliest, OffsetResetStrategy.none])
+    func recordsDeletedPastThePositionOfARestoreFromACheckpointFailIt(reset: OffsetResetStrategy) async throws {
         let cluster = try await StreamsTestCluster.start()
         defer { Task { await cluster.stop() } }
         let changelog = try await createChangelog(cluster, "deleted-while-restoring")
@@ -234,7 +238,7 @@ import Testing
         for batch in 0..<20 {
             try await produceBatch(cluster, changelog, (0..<5).map { (key: "k\(batch)-\($0)", value: value) })
         }
-        let (restorer, consumer) = try makeRestorer(cluster, stallTimeout: .seconds(20), fetchBytes: 1)
+        let (restorer, consumer) = try makeRestorer(cluster, stallTimeout: .seconds(20), fetchBytes: 1, reset: reset)
         let deleting = Mutex(false)
         let deleted = RecreationFlag()
         let error = await restoreExpectingFailure(restorer, [changelog: 5]) { _, _ in
@@ -255,7 +259,9 @@ import Testing
         await consumer.close()
     }
 
-    @Test func aChangelogTruncatedBeneathTheRestoreFailsIt() async throws {
+    /// With the runtime's `earliest` reset the consumer jumps and the restorer notices; with none it reports the fetch out of range.
+    @Test(arguments: [OffsetResetStrategy.earliest, OffsetResetStrategy.none])
+    func aChangelogTruncatedBeneathTheRestoreFailsIt(reset: OffsetResetStrategy) async throws {
         let cluster = try await StreamsTestCluster.start()
         defer { Task { await cluster.stop() } }
         let changelog = try await createChangelog(cluster, "recreated-changelog")
@@ -263,7 +269,7 @@ import Testing
         for batch in 0..<20 {
             try await produceBatch(cluster, changelog, (0..<5).map { (key: "k\(batch)-\($0)", value: value) })
         }
-        let (restorer, consumer) = try makeRestorer(cluster, stallTimeout: .seconds(20), fetchBytes: 1)
+        let (restorer, consumer) = try makeRestorer(cluster, stallTimeout: .seconds(20), fetchBytes: 1, reset: reset)
         let recreating = Mutex(false)
         let recreated = RecreationFlag()
         let error = await restoreExpectingFailure(restorer, [changelog: nil]) { _, records in

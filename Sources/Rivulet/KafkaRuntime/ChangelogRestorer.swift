@@ -111,7 +111,14 @@ final class ChangelogRestorer: Sendable {
         var restored = 0
         do {
             while !progress.isEmpty {
-                let records = try await pollToleratingOutages()
+                let records: [ConsumerRecord]
+                do {
+                    records = try await pollToleratingOutages()
+                } catch let KafkaConsumerError.offsetOutOfRange(partition, offset) where progress[partition] != nil {
+                    // A restore consumer without an offset reset policy says so itself.
+                    try await outOfRange(partition, at: offset, progress[partition]!)
+                    continue
+                }
                 var batches: [TopicPartition: [ChangelogRecord]] = [:]
                 for record in records {
                     guard let end = progress[record.topicPartition]?.end, let key = record.key, record.offset < end else { continue }
@@ -158,6 +165,10 @@ final class ChangelogRestorer: Sendable {
         let position: Int64?
         do {
             position = try await consumer.position(partition)
+        } catch let KafkaConsumerError.offsetOutOfRange(_, offset) {
+            try await outOfRange(partition, at: offset, state)
+            state.lastProgress = now
+            return false
         } catch let error as KafkaClientError where StreamThread.isTransient(error) {
             // The reset lookup could not reach the broker; the stall check below bounds the wait.
             logger.debug("position of \(partition) unknown: \(error)")
@@ -195,6 +206,26 @@ final class ChangelogRestorer: Sendable {
                 logStartOffset: state.logStart, waited: now - state.lastProgress)
         }
         return false
+    }
+
+    /// A fetch at `offset` was out of range (a consumer without a reset policy reports it rather
+    /// than jumping): a store restored from scratch that has nothing yet starts again at the log
+    /// start; any other store no longer matches the changelog.
+    private func outOfRange(_ partition: TopicPartition, at offset: Int64, _ state: Progress) async throws {
+        let end = try await admin.listOffsets([partition: .latest])[partition]?.offset
+        let logStart = try await admin.listOffsets([partition: .earliest])[partition]?.offset
+        if let end, end < state.end || offset > end {
+            throw ChangelogRestorationError.truncated(partition: partition, position: offset, endOffset: end)
+        }
+        guard let logStart, offset < logStart else {
+            throw ChangelogRestorationError.truncated(partition: partition, position: offset, endOffset: end ?? -1)
+        }
+        guard state.fromCheckpoint || state.restored > 0 else {
+            logger.info("restoring \(partition): offset \(offset) is below the log start \(logStart), starting there")
+            try await consumer.seekToBeginning([partition])
+            return
+        }
+        throw ChangelogRestorationError.recordsDeleted(partition: partition, position: offset, logStartOffset: logStart)
     }
 
     /// Reads the offsets of a partition that stopped moving again, and throws when they show the

@@ -56,6 +56,38 @@ import Testing
         #expect(code == 0, "produce failed: \(code.map { KafkaErrorCode($0) } as Any)")
     }
 
+    /// The header of the partition's first batch, fetched on the wire.
+    private func firstBatchHeader(_ cluster: StreamsTestCluster, _ partition: TopicPartition) async throws -> RecordBatchHeader {
+        let metadata = try await cluster.cluster.refreshMetadata(topics: [partition.topic])
+        var fetchPartition = FetchRequest.FetchPartition()
+        fetchPartition.partition = partition.partition
+        fetchPartition.fetchOffset = 0
+        fetchPartition.partitionMaxBytes = 1 << 20
+        fetchPartition.currentLeaderEpoch = -1
+        fetchPartition.lastFetchedEpoch = -1
+        fetchPartition.logStartOffset = -1
+        var topic = FetchRequest.FetchTopic()
+        topic.topic = partition.topic
+        topic.topicId = try #require(metadata.topics[partition.topic]?.id)
+        topic.partitions = [fetchPartition]
+        var request = FetchRequest()
+        request.replicaId = -1
+        request.maxWaitMs = 100
+        request.minBytes = 1
+        request.maxBytes = 1 << 20
+        request.sessionEpoch = -1
+        request.topics = [topic]
+        let response = try await cluster.cluster.sendToAny(request)
+        let data = try #require(response.responses.first?.partitions.first)
+        #expect(data.errorCode == 0)
+        var reader = RecordSetReader(try #require(data.records))
+        guard case let .batch(batch)? = try reader.next() else {
+            Issue.record("no record batch at the start of \(partition)")
+            throw CancellationError()
+        }
+        return batch.header
+    }
+
     private func endOffset(_ cluster: StreamsTestCluster, _ partition: TopicPartition) async throws -> Int64 {
         try await cluster.admin.listOffsets([partition: .latest])[partition]!.offset
     }
@@ -138,6 +170,9 @@ import Testing
             return offsets.contains(0) && !offsets.contains(1) && !offsets.contains(2)
         }
         try #require(compacted, "the dev broker did not compact the first batch")
+        // As in Kafka, the rewritten batch still spans offsets 0...2 though it holds one record.
+        let first = try await firstBatchHeader(cluster, changelog)
+        #expect(first.baseOffset == 0 && first.recordCount == 1 && first.lastOffset == 2)
 
         let (restorer, consumer) = try makeRestorer(cluster, stallTimeout: .seconds(20))
         // From a checkpoint inside the batch's removed tail.

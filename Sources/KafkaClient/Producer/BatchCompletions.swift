@@ -34,6 +34,7 @@ struct CompletionTargets: Sendable {
     var interceptors: [any ProducerInterceptor]
     var reports: AsyncStream<DeliveryReport>.Continuation?
     var reportMode: DeliveryReportMode
+    var onBatchCompletion: (@Sendable (BatchDelivery) -> Void)? = nil
 
     /// Runs everything in `completions`. Call without holding the accumulator's lock.
     func fire(_ completions: BatchCompletions) {
@@ -60,6 +61,8 @@ struct CompletionTargets: Sendable {
     private func complete(_ batch: ProducerBatch, _ result: Result<BatchAcknowledgement, KafkaProducerError>) {
         let topic = batch.topicPartition.topic
         let partition = batch.topicPartition.partition
+        onBatchCompletion?(BatchDelivery(topicPartition: batch.topicPartition, recordCount: Int(batch.recordCount),
+                                         result: result.map(\.baseOffset)))
         func outcome(offsetDelta: Int32, timestamp: Int64) -> Result<RecordMetadata, KafkaProducerError> {
             result.map { ack in
                 RecordMetadata(topic: topic, partition: partition,

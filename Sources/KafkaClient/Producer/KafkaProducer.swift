@@ -55,7 +55,8 @@ public final class KafkaProducer: Sendable {
             accumulator: accumulator,
             interceptors: configuration.interceptors,
             reports: configuration.deliveryReports == .none ? nil : reportsContinuation,
-            reportMode: configuration.deliveryReports)
+            reportMode: configuration.deliveryReports,
+            onBatchCompletion: configuration.onBatchCompletion)
         sender = Sender(accumulator: accumulator, cluster: cluster, configuration: configuration, targets: targets,
                         wakeup: SenderWakeup(eventLoop: eventLoop), idManager: ProducerIdManager(), logger: logger)
         senderTask = Mutex(nil)

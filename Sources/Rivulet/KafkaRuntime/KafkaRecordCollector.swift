@@ -8,18 +8,14 @@ import NIOCore
 /// barrier: everything is delivered, and the changelog offsets that checkpoints record are known.
 final class KafkaRecordCollector: RecordCollector {
     private let producer: StreamsProducer
-    private let admin: KafkaAdmin
     private let changelogTopics: Set<String>
     private var pending: [ProducerRecord] = []
-    /// Changelog partitions written since the last acknowledgement.
-    private var writtenChangelogs: Set<TopicPartition> = []
     /// Partition counts of the topics sinks may write (for custom partitioners).
     var partitionCounts: [String: Int32] = [:]
     private(set) var offsets: [TopicPartition: Int64] = [:]
 
-    init(producer: StreamsProducer, admin: KafkaAdmin, changelogTopics: Set<String>) {
+    init(producer: StreamsProducer, changelogTopics: Set<String>) {
         self.producer = producer
-        self.admin = admin
         self.changelogTopics = changelogTopics
     }
 
@@ -29,9 +25,6 @@ final class KafkaRecordCollector: RecordCollector {
         topic: String, partition: Int32?, timestamp: Int64,
         key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]
     ) throws {
-        if let partition, changelogTopics.contains(topic) {
-            writtenChangelogs.insert(TopicPartition(topic: topic, partition: partition))
-        }
         pending.append(ProducerRecord(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp))
     }
 
@@ -54,25 +47,14 @@ final class KafkaRecordCollector: RecordCollector {
     /// Drops gathered records (of tasks closed without a commit: their input is processed again).
     func discardPending() {
         pending.removeAll(keepingCapacity: true)
-        writtenChangelogs.removeAll()
     }
 
-    /// Delivers everything and learns the last offset written to each changelog partition this
-    /// thread wrote since the last time (a task is its changelog partition's only writer).
+    /// Delivers everything and takes the offset of the last record acknowledged per changelog
+    /// partition from the produce acknowledgements (a task is its changelog partition's only
+    /// writer, so a zombie's writes cannot move it).
     func acknowledge(isolation: isolated (any Actor)? = #isolation) async throws {
         try await drain()
         try await producer.flush()
-        guard !writtenChangelogs.isEmpty else { return }
-        let ends: [TopicPartition: ListedOffset]
-        do {
-            ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: writtenChangelogs.map { ($0, OffsetSpec.latest) }))
-        } catch let error as KafkaClientError where StreamThread.isTransient(error) {
-            // Checkpoints then lag behind (restoration replays a little more); asked again next time.
-            return
-        }
-        for (partition, listed) in ends where listed.offset > 0 {
-            offsets[partition] = listed.offset - 1
-        }
-        writtenChangelogs.removeAll()
+        offsets.merge(producer.acknowledgedOffsets(of: changelogTopics)) { _, new in new }
     }
 }

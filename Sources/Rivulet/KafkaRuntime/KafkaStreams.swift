@@ -177,16 +177,15 @@ public final class KafkaStreams: Sendable {
             restoreConfiguration.fetchMaxWait = .milliseconds(100)
 
             var producerConfiguration = ProducerConfiguration(client: try clientConfiguration(clientId: "\(name)-producer"))
-            producerConfiguration.deliveryReports = .failuresOnly
             producerConfiguration.linger = .milliseconds(10)
             producerConfiguration.allowAutoTopicCreation = false
-            let producer = try await KafkaProducer.make(configuration: producerConfiguration, logger: logger)
+            let producer = try await StreamsProducer.make(configuration: producerConfiguration, logger: logger)
 
             let admin = KafkaAdmin(cluster: KafkaCluster(configuration: try clientConfiguration(clientId: "\(name)-admin"), logger: logger))
             let clients = StreamThread.Clients(
                 consumer: KafkaConsumer(configuration: consumerConfiguration, logger: logger),
                 restoreConsumer: KafkaConsumer(configuration: restoreConfiguration, logger: logger),
-                producer: StreamsProducer(producer: producer),
+                producer: producer,
                 admin: admin)
             threads.append(StreamThread(
                 name: name, topology: topology, config: threadConfig, layout: layout, clients: clients,

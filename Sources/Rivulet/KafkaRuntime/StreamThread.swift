@@ -76,7 +76,7 @@ actor StreamThread {
             if case .changelog = requirement.kind { return requirement.name }
             return nil
         })
-        let collector = KafkaRecordCollector(producer: clients.producer, admin: clients.admin, changelogTopics: changelogs)
+        let collector = KafkaRecordCollector(producer: clients.producer, changelogTopics: changelogs)
         collector.partitionCounts = sinkPartitionCounts
         self.collector = collector
         self.cache = RecordCache(maxBytes: config.cacheMaxBytesBuffering)

@@ -1,5 +1,6 @@
 import KafkaClient
 import KafkaProtocol
+import Logging
 import Synchronization
 
 /// A stream thread's producer: output records and changelog writes of all its tasks go through
@@ -8,25 +9,54 @@ import Synchronization
 /// At least once, a commit is: flush (every record sent is acknowledged, or the commit fails),
 /// then commit the input offsets through the group. Exactly once will replace it with
 /// `sendOffsetsToTransaction` and `commitTransaction` behind the same two calls.
+///
+/// Outcomes are counted per batch where the producer learns them, before a flush waiting for
+/// the batch returns, so a flush that returned has seen the outcome of everything sent before it.
 final class StreamsProducer: Sendable {
     let producer: KafkaProducer
-    private let firstFailure = FirstFailure()
-    private let reports: Task<Void, Never>
+    private let outcomes: DeliveryOutcomes
 
-    private final class FirstFailure: Sendable {
-        let report = Mutex<DeliveryReport?>(nil)
-    }
+    /// What the producer learned of the batches it delivered: the first failure, and the offset
+    /// of the last record acknowledged per partition.
+    final class DeliveryOutcomes: Sendable {
+        private struct State {
+            var firstFailure: (partition: TopicPartition, error: KafkaProducerError)?
+            var lastOffsets: [TopicPartition: Int64] = [:]
+        }
+        private let state = Mutex(State())
 
-    init(producer: KafkaProducer) {
-        self.producer = producer
-        let failure = firstFailure
-        let stream = producer.deliveryReports
-        reports = Task {
-            for await report in stream {
-                guard case .failure = report.result else { continue }
-                failure.report.withLock { first in if first == nil { first = report } }
+        func record(_ delivery: BatchDelivery) {
+            state.withLock { state in
+                switch delivery.result {
+                case .failure(let error):
+                    if state.firstFailure == nil { state.firstFailure = (delivery.topicPartition, error) }
+                case .success:
+                    if let last = delivery.lastOffset {
+                        state.lastOffsets[delivery.topicPartition] = max(last, state.lastOffsets[delivery.topicPartition] ?? -1)
+                    }
+                }
             }
         }
+
+        var firstFailure: (partition: TopicPartition, error: KafkaProducerError)? { state.withLock { $0.firstFailure } }
+
+        func lastOffsets(of topics: Set<String>) -> [TopicPartition: Int64] {
+            state.withLock { $0.lastOffsets.filter { topics.contains($0.key.topic) } }
+        }
+    }
+
+    /// A producer whose outcomes this stream producer counts (delivery reports are off).
+    static func make(configuration: ProducerConfiguration, logger: Logger) async throws -> StreamsProducer {
+        let outcomes = DeliveryOutcomes()
+        var configuration = configuration
+        configuration.deliveryReports = .none
+        configuration.onBatchCompletion = { outcomes.record($0) }
+        return StreamsProducer(producer: try await KafkaProducer.make(configuration: configuration, logger: logger), outcomes: outcomes)
+    }
+
+    private init(producer: KafkaProducer, outcomes: DeliveryOutcomes) {
+        self.producer = producer
+        self.outcomes = outcomes
     }
 
     /// Hands a record to the producer (it waits only while the producer's buffer is full).
@@ -56,14 +86,18 @@ final class StreamsProducer: Sendable {
         try await consumer.commit(offsets.mapValues { OffsetAndMetadata(offset: $0) })
     }
 
+    /// The offset of the last record acknowledged per partition of `topics`.
+    func acknowledgedOffsets(of topics: Set<String>) -> [TopicPartition: Int64] {
+        outcomes.lastOffsets(of: topics)
+    }
+
     private func checkDeliveries() throws {
-        if let report = firstFailure.report.withLock({ $0 }), case .failure(let error) = report.result {
-            throw StreamsError.send(topic: "\(report.record.topic)-\(report.record.partition.map(String.init) ?? "?")", underlying: error)
+        if let failure = outcomes.firstFailure {
+            throw StreamsError.send(topic: "\(failure.partition)", underlying: failure.error)
         }
     }
 
     func close() async {
         await producer.close()
-        await reports.value
     }
 }

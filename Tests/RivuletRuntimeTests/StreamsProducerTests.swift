@@ -71,4 +71,23 @@ import Testing
         #expect(producer.acknowledgedOffsets(of: ["changelog"]) == ends.mapValues { $0.offset - 1 })
         await producer.close()
     }
+
+    @Test func discardingATasksPendingRecordsKeepsEveryOtherTasksInOrder() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("out", partitions: 1)
+        let producer = try await makeProducer(kafka)
+        let collector = KafkaRecordCollector(producer: producer, changelogTopics: [])
+        let (a, b, c) = (TaskId(subtopology: 0, partition: 0), TaskId(subtopology: 0, partition: 1), TaskId(subtopology: 1, partition: 0))
+        let writers = [a: collector.forTask(a), b: collector.forTask(b), c: collector.forTask(c)]
+        let order: [(TaskId, String)] = [(a, "a1"), (b, "b1"), (b, "b2"), (a, "a2"), (c, "c1"), (a, "a3"), (b, "b3")]
+        for (task, value) in order {
+            try writers[task]!.send(topic: "out", partition: 0, timestamp: 1, key: nil, value: ByteBuffer(string: value), headers: [])
+        }
+        collector.discardPending(of: [a])
+        try await collector.acknowledge()
+        let written = try await kafka.readAll("out").map { String(buffer: $0.value!) }
+        #expect(written == order.filter { $0.0 != a }.map(\.1))
+        await producer.close()
+    }
 }

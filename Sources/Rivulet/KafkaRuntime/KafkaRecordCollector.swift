@@ -10,6 +10,9 @@ final class KafkaRecordCollector: RecordCollector {
     private let producer: StreamsProducer
     private let changelogTopics: Set<String>
     private var pending: [ProducerRecord] = []
+    /// Which task sent `pending[start...]` up to the next entry's start (records sent through
+    /// ``forTask(_:)``), so a task closed dirty drops its own records and no one else's.
+    private var owners: [(task: TaskId, start: Int)] = []
     /// Partition counts of the topics sinks may write (for custom partitioners).
     var partitionCounts: [String: Int32] = [:]
     private(set) var offsets: [TopicPartition: Int64] = [:]
@@ -20,6 +23,16 @@ final class KafkaRecordCollector: RecordCollector {
     }
 
     var pendingCount: Int { pending.count }
+
+    /// The collector task `id` writes through: the same records, remembered as the task's.
+    func forTask(_ id: TaskId) -> any RecordCollector {
+        TaskRecordCollector(task: id, shared: self)
+    }
+
+    /// Notes that the records appended from now on are task `id`'s.
+    fileprivate func beginRecords(of id: TaskId) {
+        if owners.last?.task != id { owners.append((id, pending.count)) }
+    }
 
     func send(
         topic: String, partition: Int32?, timestamp: Int64,
@@ -41,12 +54,25 @@ final class KafkaRecordCollector: RecordCollector {
         guard !pending.isEmpty else { return }
         let records = pending
         pending.removeAll(keepingCapacity: true)
+        owners.removeAll(keepingCapacity: true)
         for record in records { try await producer.send(record) }
     }
 
-    /// Drops gathered records (of tasks closed without a commit: their input is processed again).
-    func discardPending() {
-        pending.removeAll(keepingCapacity: true)
+    /// Drops the gathered records of `tasks` (closed without a commit: their input is processed
+    /// again); other tasks' records stay, in order.
+    func discardPending(of tasks: Set<TaskId>) {
+        guard !pending.isEmpty, owners.contains(where: { tasks.contains($0.task) }) else { return }
+        var kept: [ProducerRecord] = []
+        var keptOwners: [(task: TaskId, start: Int)] = []
+        // Records sent before any task was named have no owner: they stay.
+        kept += pending[..<(owners.first?.start ?? pending.count)]
+        for (index, owner) in owners.enumerated() where !tasks.contains(owner.task) {
+            let end = index + 1 < owners.count ? owners[index + 1].start : pending.count
+            if keptOwners.last?.task != owner.task { keptOwners.append((owner.task, kept.count)) }
+            kept += pending[owner.start..<end]
+        }
+        pending = kept
+        owners = keptOwners
     }
 
     /// Delivers everything and takes the offset of the last record acknowledged per changelog
@@ -57,4 +83,28 @@ final class KafkaRecordCollector: RecordCollector {
         try await producer.flush()
         offsets.merge(producer.acknowledgedOffsets(of: changelogTopics)) { _, new in new }
     }
+}
+
+/// A task's view of its thread's ``KafkaRecordCollector``: sends are the thread's, marked as
+/// the task's.
+private final class TaskRecordCollector: RecordCollector {
+    let task: TaskId
+    unowned let shared: KafkaRecordCollector
+
+    init(task: TaskId, shared: KafkaRecordCollector) {
+        self.task = task
+        self.shared = shared
+    }
+
+    func send(
+        topic: String, partition: Int32?, timestamp: Int64,
+        key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]
+    ) throws {
+        shared.beginRecords(of: task)
+        try shared.send(topic: topic, partition: partition, timestamp: timestamp, key: key, value: value, headers: headers)
+    }
+
+    func partitionCount(of topic: String) -> Int32? { shared.partitionCount(of: topic) }
+    func flush() throws { try shared.flush() }
+    var offsets: [TopicPartition: Int64] { shared.offsets }
 }

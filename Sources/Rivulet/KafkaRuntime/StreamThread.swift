@@ -100,6 +100,8 @@ actor StreamThread {
                 if let callbackFailure { throw callbackFailure }
                 try await exclusive { try await self.restoreAssignedTasks() }
                 let records = try await consumer.poll(timeout: config.pollInterval)
+                // A rebalance callback that failed during the poll may have left revoked tasks' records in it.
+                if let callbackFailure { throw callbackFailure }
                 try await exclusive { try await self.processAndMaybeCommit(records) }
             }
         } catch {
@@ -164,7 +166,8 @@ actor StreamThread {
 
     /// Flushes every running task, waits until their outputs and changelog writes are
     /// acknowledged, commits their input offsets, then checkpoints their stores.
-    private func commit(_ only: Set<TaskId>? = nil) async throws {
+    /// `closing`: the tasks close after this commit, so offsets it fails to commit are dropped.
+    private func commit(_ only: Set<TaskId>? = nil, closing: Bool = false) async throws {
         lastCommit = .now
         let committing = tasks.filter { id, task in
             !restoring.contains(id) && (only?.contains(id) ?? true) && (task.commitNeeded || task.commitRequested)
@@ -182,13 +185,27 @@ actor StreamThread {
             // The group moved on: these tasks are being reassigned, and whoever gets them
             // processes from the last committed offsets (at least once).
             logger.warning("offset commit refused, the group is rebalancing: \(error)")
+            if closing { warnDropped(offsets) }
             return
         } catch let error as KafkaClientError where Self.isTransient(error) {
             // The coordinator is unreachable for now: the next commit carries these offsets too.
-            logger.warning("offset commit failed, retried at the next commit: \(error)")
+            if closing {
+                logger.warning("offset commit failed while closing tasks: \(error)")
+                warnDropped(offsets)
+            } else {
+                logger.warning("offset commit failed, retried at the next commit: \(error)")
+            }
             return
         }
         for task in committing.values { try task.postCommit() }
+    }
+
+    /// Offsets of closing tasks that could not be committed are not retried: whoever runs the
+    /// tasks next starts from the offsets committed before, processing these records again.
+    private func warnDropped(_ offsets: [TopicPartition: Int64]) {
+        guard !offsets.isEmpty else { return }
+        let listed = offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
+        logger.warning("offsets not committed and dropped as their tasks close (their records will be processed again): \(listed)")
     }
 
     // MARK: Rebalancing
@@ -213,7 +230,7 @@ actor StreamThread {
         var paused: [TopicPartition] = []
         for id in assigned where tasks[id] == nil {
             let task = try StreamTask(
-                id: id, topology: topology, config: config, collector: collector,
+                id: id, topology: topology, config: config, collector: collector.forTask(id),
                 recordCache: cache, wallClockTime: Self.wallClockMilliseconds())
             tasks[id] = task
             restoring.insert(id)
@@ -242,25 +259,48 @@ actor StreamThread {
                 let closing = Set(self.taskByPartition.filter { revoked.contains($0.key) }.values)
                 guard !closing.isEmpty else { return }
                 self.setState(.partitionsRevoked)
-                if !lost { try await self.commit(closing) }
-                try await self.closeTasks(closing, clean: !lost)
+                if lost {
+                    try await self.closeTasks(closing, clean: false)
+                } else {
+                    try await self.commitAndClose(closing)
+                }
             }
         } catch {
             callbackFailure = callbackFailure ?? error
         }
     }
 
+    /// Commits the tasks, then closes them clean; when either fails, whatever is still open
+    /// closes dirty and the failure is rethrown.
+    private func commitAndClose(_ ids: Set<TaskId>) async throws {
+        do {
+            try await commit(ids, closing: true)
+            try await closeTasks(ids, clean: true)
+        } catch {
+            logger.error("closing tasks \(ids.sorted()) failed, closing them without committing: \(error)")
+            try? await closeTasks(ids, clean: false)
+            throw error
+        }
+    }
+
     private func closeTasks(_ ids: Set<TaskId>, clean: Bool) async throws {
         var firstError: (any Error)?
+        var dirty: Set<TaskId> = clean ? [] : ids
         for id in ids.sorted() {
             guard let task = tasks.removeValue(forKey: id) else { continue }
             restoring.remove(id)
-            do { try task.close() } catch { firstError = firstError ?? error }
+            if clean {
+                // A failed clean close has closed the task dirty.
+                do { try task.close() } catch { firstError = firstError ?? error; dirty.insert(id) }
+            } else {
+                task.closeDirty()
+            }
             // A partly restored store is fine to keep: its checkpoint is the one it started from.
-            if !clean { stateDirectory.wipe(id) }
+            if dirty.contains(id) { stateDirectory.wipe(id) }
         }
         taskByPartition = taskByPartition.filter { ids.contains($0.value) == false }
-        if clean { try await collector.acknowledge() } else { collector.discardPending() }
+        collector.discardPending(of: dirty)
+        if clean { try await collector.acknowledge() }
         logger.info("closed tasks \(ids.sorted())\(clean ? "" : " without committing")")
         if let firstError { throw firstError }
     }
@@ -279,7 +319,7 @@ actor StreamThread {
             try task.close()
             stateDirectory.wipe(id)
             tasks[id] = try StreamTask(
-                id: id, topology: topology, config: config, collector: collector,
+                id: id, topology: topology, config: config, collector: collector.forTask(id),
                 recordCache: cache, wallClockTime: Self.wallClockMilliseconds())
         }
         var starts: [TopicPartition: Int64?] = [:]
@@ -311,8 +351,11 @@ actor StreamThread {
         setState(.pendingShutdown)
         do {
             try await exclusive {
-                if clean { try await self.commit() }
-                try await self.closeTasks(Set(self.tasks.keys), clean: clean)
+                if clean {
+                    try await self.commitAndClose(Set(self.tasks.keys))
+                } else {
+                    try await self.closeTasks(Set(self.tasks.keys), clean: false)
+                }
             }
         } catch {
             logger.error("closing tasks failed: \(error)")

@@ -55,6 +55,21 @@ private func tasks(_ subtopology: Int, _ partitions: Range<Int32>) -> [TaskId] {
         }
     }
 
+    @Test func theLeaderRefusesToAssignWhenASourceTopicIsMissingAndNamesIt() throws {
+        let assignor = StreamsPartitionAssignor(
+            layout: joinLayout, member: .init(processId: "p", tasksOnDisk: { [] }), logger: .init(label: "test"))
+        let members = ["a", "b"].map { GroupMemberSubscription(memberId: $0, topics: ["clicks", "users", "other"]) }
+        // "other" was deleted after the application started.
+        let result = try assignor.assign(members: members, metadata: metadata(["clicks": 2, "users": 2]))
+        for member in ["a", "b"] {
+            let info = try #require(result[member]?.userData.flatMap(StreamsAssignmentInfo.decode))
+            #expect(result[member]?.partitions == [])
+            #expect(info.activeTasks.isEmpty)
+            #expect(info.errorCode == .missingSourceTopics)
+            #expect(info.errorMessage.contains("other"))
+        }
+    }
+
     @Test func tasksSpreadEvenlyOverThreadsAndInstances() {
         let all = Set(tasks(0, 0..<6) + tasks(1, 0..<6))
         for memberCount in [1, 2, 3, 4, 5, 6, 12] {

@@ -55,6 +55,8 @@ public struct StreamsAssignmentInfo: Sendable, Hashable {
         case copartitioning = 1
         /// The leader could not decode a member's subscription or compute an assignment.
         case assignmentFailed = 2
+        /// A source topic does not exist (Kafka Streams' `MissingSourceTopicException`).
+        case missingSourceTopics = 3
     }
 
     /// The tasks the member runs, sorted.

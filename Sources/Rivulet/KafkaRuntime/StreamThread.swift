@@ -213,20 +213,31 @@ actor StreamThread {
     private func partitionsAssigned(_ partitions: [TopicPartition]) async {
         do {
             try await exclusive {
-                guard let info = self.member.latest else { return }
+                guard let info = self.member.latest else {
+                    throw StreamsError.assignment("partitions \(partitions.sorted()) were assigned without the streams assignment that names their tasks")
+                }
                 guard info.errorCode == .none else {
                     throw StreamsError.assignment(info.errorMessage)
                 }
-                try await self.createTasks(info.activeTasks)
+                try await self.createTasks(info.activeTasks, reading: partitions)
             }
         } catch {
             callbackFailure = callbackFailure ?? error
         }
     }
 
-    private func createTasks(_ assigned: [TaskId]) async throws {
-        let counts = try await partitionCountsOfSources()
-        let inputs = layout.tasks(partitionCounts: counts)
+    /// Creates the assigned tasks; their input partitions are the partitions the consumer was
+    /// assigned. A partition no assigned task reads is an error: its records would be fetched
+    /// and dropped.
+    private func createTasks(_ assigned: [TaskId], reading partitions: [TopicPartition]) async throws {
+        let assignedTasks = Set(assigned)
+        var inputs: [TaskId: [TopicPartition]] = [:]
+        for partition in partitions {
+            guard let id = layout.task(of: partition), assignedTasks.contains(id) else {
+                throw StreamsError.assignment("partition \(partition) was assigned to this thread, but none of its tasks \(assigned.sorted()) reads it")
+            }
+            inputs[id, default: []].append(partition)
+        }
         var paused: [TopicPartition] = []
         for id in assigned where tasks[id] == nil {
             let task = try StreamTask(
@@ -242,11 +253,6 @@ actor StreamThread {
         if !paused.isEmpty { await consumer.pause(paused) }
         logger.info("assigned tasks \(tasks.keys.sorted())")
         setState(restoring.isEmpty ? .running : .partitionsAssigned)
-    }
-
-    private func partitionCountsOfSources() async throws -> [String: Int32] {
-        try await admin.cluster.refreshMetadata(topics: layout.allSourceTopics.sorted())
-            .partitionCounts(of: layout.allSourceTopics)
     }
 
     /// Commits and closes the tasks reading `partitions` (all of them under the eager protocol).

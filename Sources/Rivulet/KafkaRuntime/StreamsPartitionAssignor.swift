@@ -11,8 +11,8 @@ import Synchronization
 /// Partition `p` of every source topic of a sub-topology goes to task `s_p`, so joined
 /// (co-partitioned) topics meet in one task. Placement is ``TaskAssignor``'s: even over
 /// threads and instances, sticky to where a task ran or where its state is on disk. When joined
-/// topics have different partition counts the leader assigns nothing and sends every member an
-/// error naming them, which stops the application.
+/// topics have different partition counts, or a source topic does not exist, the leader assigns
+/// nothing and sends every member an error naming them, which stops the application.
 public struct StreamsPartitionAssignor: PartitionAssignor {
     /// The protocol name every member of a streams application's group offers.
     public let name = "stream"
@@ -65,13 +65,16 @@ public struct StreamsPartitionAssignor: PartitionAssignor {
     /// The leader's computation: partitions to tasks, tasks to members (see ``TaskAssignor``).
     public func assign(members: [GroupMemberSubscription], metadata: ClusterMetadata) throws -> [String: PartitionAssignment] {
         let counts = metadata.partitionCounts(of: layout.allSourceTopics)
+        let missing = layout.allSourceTopics.subtracting(counts.keys).sorted()
+        if !missing.isEmpty {
+            // Their sub-topologies would get no tasks, and their records would never be processed.
+            let message = "missing source topics \(missing.joined(separator: ", ")): create them, then start the application again"
+            logger.error("cannot assign tasks: \(message)")
+            return failed(members, .missingSourceTopics, message)
+        }
         if let violation = layout.copartitioningViolation(partitionCounts: counts) {
             logger.error("cannot assign tasks: \(violation)")
             return failed(members, .copartitioning, "\(violation)")
-        }
-        let missing = layout.allSourceTopics.subtracting(counts.keys).sorted()
-        if !missing.isEmpty {
-            logger.warning("source topics without metadata get no tasks: \(missing)")
         }
         let tasks = layout.tasks(partitionCounts: counts)
         var clients: [TaskAssignor.Member] = []

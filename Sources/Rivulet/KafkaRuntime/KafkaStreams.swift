@@ -172,7 +172,9 @@ public final class KafkaStreams: Sendable {
 
             var restoreConfiguration = ConsumerConfiguration(client: try clientConfiguration(clientId: "\(name)-restore-consumer"))
             restoreConfiguration.enableAutoCommit = false
-            restoreConfiguration.autoOffsetReset = .earliest
+            // An offset out of range is reported, not jumped over: the restorer decides whether
+            // the store still matches the changelog.
+            restoreConfiguration.autoOffsetReset = .none
             restoreConfiguration.maxPollRecords = 10_000
             restoreConfiguration.fetchMaxWait = .milliseconds(100)
 

@@ -314,31 +314,47 @@ actor StreamThread {
     // MARK: Restoration
 
     /// Restores the stores of newly assigned tasks, then lets them process.
+    ///
+    /// A task whose changelog no longer continues its store (a checkpoint the changelog does not
+    /// reach, a log truncated or records deleted beneath the restore) is corrupted: it alone is
+    /// closed dirty, its state wiped, and it is created and restored again from the log start
+    /// (Kafka Streams' corrupted-task handling). A restore that makes no progress stops the thread.
     private func restoreAssignedTasks() async throws {
         guard !restoring.isEmpty else { return }
-        // A checkpoint past the changelog's end: the store no longer matches it; start over.
         for id in restoring.sorted() {
             guard let task = tasks[id] else { continue }
             let invalid = try await restorer.invalidCheckpoints(task.restoreStartOffsets)
             guard !invalid.isEmpty else { continue }
-            logger.warning("task \(id): checkpoint past the end of \(invalid.sorted()), restoring from scratch")
-            try task.close()
-            stateDirectory.wipe(id)
-            tasks[id] = try StreamTask(
-                id: id, topology: topology, config: config, collector: collector.forTask(id),
-                recordCache: cache, wallClockTime: Self.wallClockMilliseconds())
+            logger.warning("task \(id): the changelog no longer continues the checkpoint of \(invalid.sorted()) (see above), restoring from scratch")
+            try recreateCorrupted(id)
         }
-        var starts: [TopicPartition: Int64?] = [:]
-        var owner: [TopicPartition: StreamTask] = [:]
-        for id in restoring {
-            guard let task = tasks[id] else { continue }
-            for (partition, offset) in task.restoreStartOffsets {
-                starts[partition] = offset
-                owner[partition] = task
+        var restored = 0
+        while true {
+            var starts: [TopicPartition: Int64?] = [:]
+            var owner: [TopicPartition: StreamTask] = [:]
+            for id in restoring {
+                guard let task = tasks[id] else { continue }
+                for (partition, offset) in task.restoreStartOffsets {
+                    starts[partition] = offset
+                    owner[partition] = task
+                }
             }
-        }
-        let restored = try await restorer.restore(starts) { partition, records in
-            try owner[partition]?.restore(partition, records: records)
+            do {
+                restored += try await restorer.restore(starts) { partition, records in
+                    try owner[partition]?.restore(partition, records: records)
+                }
+                break
+            } catch let error as ChangelogRestorationError {
+                switch error {
+                case .stalled:
+                    throw StreamsError.restoration(error)
+                case .truncated, .recordsDeleted:
+                    // Other tasks keep what they restored: they go on from there.
+                    guard let id = owner[error.partition]?.id else { throw StreamsError.restoration(error) }
+                    logger.warning("task \(id): \(error); restoring it from scratch")
+                    try recreateCorrupted(id)
+                }
+            }
         }
         var resumed: [TopicPartition] = []
         for id in restoring.sorted() {
@@ -349,6 +365,16 @@ actor StreamThread {
         restoring.removeAll()
         await consumer.resume(resumed)
         setState(.running)
+    }
+
+    /// Closes a corrupted task dirty, wipes its state, and creates it again, to be restored
+    /// from its changelogs' start.
+    private func recreateCorrupted(_ id: TaskId) throws {
+        tasks.removeValue(forKey: id)?.closeDirty()
+        stateDirectory.wipe(id)
+        tasks[id] = try StreamTask(
+            id: id, topology: topology, config: config, collector: collector.forTask(id),
+            recordCache: cache, wallClockTime: Self.wallClockMilliseconds())
     }
 
     // MARK: Shutdown

@@ -17,6 +17,10 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible {
     case send(topic: String, underlying: any Error)
     /// The group leader could not assign tasks (joined topics with different partition counts, ...).
     case assignment(String)
+    /// Restoring a store from its changelog failed for good: no progress for the restorer's
+    /// stall timeout. (A changelog truncated or with records deleted beneath the restore is
+    /// handled by the stream thread: it wipes the task's state and restores it again.)
+    case restoration(ChangelogRestorationError)
     /// Setting the application up on the cluster failed (missing source topics, internal topics
     /// with the wrong partition count, ...).
     case setup(String)
@@ -39,6 +43,8 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible {
             return "sending to \(topic) failed: \(underlying)"
         case .assignment(let reason):
             return "task assignment failed: \(reason)"
+        case .restoration(let error):
+            return "restoration failed: \(error)"
         case .setup(let reason):
             return reason
         }

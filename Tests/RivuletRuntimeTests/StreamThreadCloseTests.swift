@@ -61,4 +61,33 @@ import Testing
                                   collector: DiscardingCollector(), recordCache: nil, wallClockTime: 0)
         try task.close()
     }
+
+    /// A thread busy in a processor outlives `close(timeout:)`: until it ends, the application
+    /// is still shutting down and its state directory must not be deleted.
+    @Test func closeReportsPendingShutdownWhileAThreadStillRuns() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("input", partitions: 1)
+        try await kafka.createTopic("output", partitions: 1)
+        let entered = Counter()
+        let builder = StreamsBuilder()
+        builder.stream("input", Consumed.with(.string, .string))
+            .mapValues { value -> String in
+                entered.value.withLock { $0 += 1 }
+                usleep(2_000_000)
+                return value
+            }
+            .to("output", Produced.with(.string, .string))
+        let streams = KafkaStreams(try builder.build(), kafka.config("slow-close"))
+        try await streams.start()
+        try await kafka.produce("input", [(key: "a", value: "1")])
+        #expect(try await eventually { entered.value.withLock { $0 } == 1 })
+        await streams.close(timeout: .milliseconds(100))
+        #expect(streams.localThreadsMetadata().contains { $0.state != .dead })
+        #expect(streams.state == .pendingShutdown)
+        #expect(throws: StreamsError.self) { try streams.cleanUp() }
+        #expect(try await eventually { streams.state == .notRunning })
+        #expect(streams.localThreadsMetadata().allSatisfy { $0.state == .dead })
+        try streams.cleanUp()
+    }
 }

@@ -70,6 +70,10 @@ public final class KafkaStreams: Sendable {
         var runs: [Task<Void, Never>] = []
         var metadata: [String: ThreadMetadata] = [:]
         var failure: (any Error)?
+        /// `start()` in progress plus stream threads still running; the application has stopped
+        /// only when this is 0.
+        var active = 0
+        var whenInactive: [CheckedContinuation<Void, Never>] = []
     }
 
     /// An application running `topology` as `config` says; nothing connects until ``start()``.
@@ -116,6 +120,8 @@ public final class KafkaStreams: Sendable {
         guard transition(to: .rebalancing, from: [.created]) else {
             throw StreamsError.illegalState("start() is only allowed once, on a created application (state: \(state))")
         }
+        shared.withLock { $0.active += 1 }
+        defer { endActivity() }
         do {
             let sinkPartitionCounts = try await prepareCluster()
             try StateDirectory(config: config).create()
@@ -200,6 +206,7 @@ public final class KafkaStreams: Sendable {
             if shared.state != .rebalancing {
                 for thread in threads { thread.requestStop() }
             }
+            shared.active += threads.count
             shared.runs = threads.map { thread in
                 Task { [weak self] in
                     do {
@@ -207,6 +214,7 @@ public final class KafkaStreams: Sendable {
                     } catch {
                         self?.threadFailed(thread.name, error)
                     }
+                    self?.endActivity()
                 }
             }
         }
@@ -261,7 +269,8 @@ public final class KafkaStreams: Sendable {
     /// `cleanUp()`): its stores are then restored from their changelogs when tasks are assigned.
     /// Only before ``start()`` or after ``close(timeout:)``.
     public func cleanUp() throws {
-        guard [.created, .notRunning, .error].contains(state) else {
+        let (state, active) = shared.withLock { ($0.state, $0.active) }
+        guard [.created, .notRunning, .error].contains(state), active == 0 else {
             throw StreamsError.illegalState("cleanUp() needs a created or closed application (state: \(state))")
         }
         try StateDirectory(config: config).delete()
@@ -271,28 +280,61 @@ public final class KafkaStreams: Sendable {
 
     /// Stops processing: every thread commits, closes its tasks (flushing and closing stores) and
     /// leaves the group, so its tasks move to other instances at once. Waits up to `timeout`
-    /// for the threads.
+    /// for the threads; threads still running then go on closing, and the state stays
+    /// ``State/pendingShutdown`` (``cleanUp()`` is refused) until the last one ends.
     public func close(timeout: Duration = .seconds(60)) async {
         if transition(to: .notRunning, from: [.created]) { return }
         _ = transition(to: .pendingShutdown, from: [.rebalancing, .running])
         let threads = shared.withLock { $0.threads }
         for thread in threads { thread.requestStop() }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.awaitThreads() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
+        let first = FirstOutcome()
+        let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            first.set(continuation)
+            Task { await self.awaitThreads(); first.resume(returning: true) }
+            Task { try? await Task.sleep(for: timeout); first.resume(returning: false) }
         }
+        guard ended else {
+            logger.warning("stream threads still running after \(timeout): the application stays \(state.rawValue) until they end")
+            Task { await self.awaitThreads(); self.finishClose() }
+            return
+        }
+        finishClose()
+    }
+
+    private func finishClose() {
         if !transition(to: .notRunning, from: [.pendingShutdown]) {
             _ = transition(to: .error, from: [.pendingError])
         }
     }
 
+    /// Resumes a continuation with whichever outcome comes first.
+    private final class FirstOutcome: Sendable {
+        private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+        func set(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation.withLock { $0 = continuation } }
+        func resume(returning outcome: Bool) { continuation.withLock { $0.take() }?.resume(returning: outcome) }
+    }
+
     var currentThreads: [StreamThread] { shared.withLock { $0.threads } }
 
-    /// Returns when every stream thread has ended.
+    /// Returns when every stream thread has ended (and `start()`, should it still be starting them).
     func awaitThreads() async {
-        let runs = shared.withLock { $0.runs }
-        for run in runs { await run.value }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let inactive = shared.withLock { shared -> Bool in
+                guard shared.active > 0 else { return true }
+                shared.whenInactive.append(continuation)
+                return false
+            }
+            if inactive { continuation.resume() }
+        }
+    }
+
+    private func endActivity() {
+        let waiting = shared.withLock { shared -> [CheckedContinuation<Void, Never>] in
+            shared.active -= 1
+            guard shared.active == 0 else { return [] }
+            defer { shared.whenInactive.removeAll() }
+            return shared.whenInactive
+        }
+        for continuation in waiting { continuation.resume() }
     }
 }

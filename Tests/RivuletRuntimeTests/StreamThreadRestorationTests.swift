@@ -63,4 +63,28 @@ import Testing
         #expect(try await eventually { try await kafka.latestCounts("word-counts")["afterwards"] == 1 })
         await second.close()
     }
+
+    /// Restoration goes a step at a time between polls: a thread asked to stop while a long
+    /// restore runs stops within a step, leaving the restore unfinished, instead of holding
+    /// the group (and `close()`) until every record is restored.
+    @Test func aLongRestoreGivesWayToAStopRequest() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("text-lines", partitions: 1)
+        try await kafka.createTopic("word-counts", partitions: 1)
+        let changelog = TopicPartition("long-restore-counts-changelog", 0)
+        try await kafka.admin.createTopics([NewTopic(name: changelog.topic, partitions: 1, replicationFactor: 1,
+                                                     configs: ["cleanup.policy": "compact"])])
+        try await kafka.produce(changelog.topic, (0..<200_000).map { (key: "word-\($0)", value: "00000001") })
+        let started = Flag(), ended = Flag()
+        let streams = KafkaStreams(try wordCountTopology(), kafka.config("long-restore"))
+        streams.setGlobalStateRestoreListener(StateRestoreListener(
+            onRestoreStart: { partition, _, _ in if partition == changelog { started.value.withLock { $0 = true } } },
+            onRestoreEnd: { partition, _ in if partition == changelog { ended.value.withLock { $0 = true } } }))
+        try await streams.start()
+        #expect(try await eventually { started.value.withLock { $0 } })
+        await streams.close()
+        #expect(streams.state == .notRunning)
+        #expect(!ended.value.withLock { $0 })
+    }
 }

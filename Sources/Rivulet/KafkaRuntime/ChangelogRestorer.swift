@@ -1,6 +1,7 @@
 import KafkaClient
 import KafkaProtocol
 import Logging
+import Synchronization
 
 /// Fills the stores of newly assigned tasks from their changelog topics before they process:
 /// a consumer outside the group reads each changelog partition from the task's checkpoint (or
@@ -80,6 +81,13 @@ final class ChangelogRestorer: Sendable {
         var logStart: Int64?
     }
 
+    /// A restore in progress: the partitions not done yet, and the records applied so far.
+    private struct Session {
+        var progress: [TopicPartition: Progress]
+        var restored = 0
+    }
+    private let session = Mutex<Session?>(nil)
+
     /// Reads each changelog partition from its start offset (`nil`: the log start) to its end
     /// offset now, handing records to `apply`. Returns the number of records restored.
     ///
@@ -91,7 +99,18 @@ final class ChangelogRestorer: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         apply: (TopicPartition, [ChangelogRecord]) throws -> Void
     ) async throws -> Int {
-        guard !starts.isEmpty else { return 0 }
+        guard try await begin(starts) else { return 0 }
+        while true {
+            if let restored = try await step(budget: .seconds(3_600), apply: apply) { return restored }
+        }
+    }
+
+    /// Starts restoring each changelog partition from its start offset (`nil`: the log start)
+    /// to its end offset now; ``step(budget:apply:)`` then does the work a bit at a time.
+    /// Returns `false` when there is nothing to restore. A restore in progress is abandoned.
+    func begin(_ starts: [TopicPartition: Int64?], isolation: isolated (any Actor)? = #isolation) async throws -> Bool {
+        await abort()
+        guard !starts.isEmpty else { return false }
         let ends = try await admin.listOffsets(starts.mapValues { _ in .latest }).mapValues(\.offset)
         let now = ContinuousClock.now
         var progress: [TopicPartition: Progress] = [:]
@@ -105,47 +124,81 @@ final class ChangelogRestorer: Sendable {
             assignment[partition] = start.map { .offset($0) } ?? .beginning
             listener?.onRestoreStart?(partition, start ?? 0, end)
         }
-        guard !progress.isEmpty else { return 0 }
+        guard !progress.isEmpty else { return false }
         logger.info("restoring \(progress.keys.sorted()) up to \(progress.mapValues(\.end).sorted { $0.key < $1.key })")
         try await consumer.assign(assignment)
-        var restored = 0
+        session.withLock { $0 = Session(progress: progress) }
+        return true
+    }
+
+    /// Restores for about `budget` (at least one poll), so the caller can do other work
+    /// between steps. Returns the number of records restored once every partition is done,
+    /// `nil` while some are not; without a restore in progress, 0.
+    ///
+    /// - Throws: what ``restore(_:apply:)`` throws; the restore is then abandoned.
+    func step(
+        budget: Duration,
+        isolation: isolated (any Actor)? = #isolation,
+        apply: (TopicPartition, [ChangelogRecord]) throws -> Void
+    ) async throws -> Int? {
+        guard var current = session.withLock({ $0.take() }) else { return 0 }
+        let deadline = ContinuousClock.now + budget
         do {
-            while !progress.isEmpty {
-                let records: [ConsumerRecord]
-                do {
-                    records = try await pollToleratingOutages()
-                } catch let KafkaConsumerError.offsetOutOfRange(partition, offset) where progress[partition] != nil {
-                    // A restore consumer without an offset reset policy says so itself.
-                    try await outOfRange(partition, at: offset, progress[partition]!)
-                    continue
-                }
-                var batches: [TopicPartition: [ChangelogRecord]] = [:]
-                for record in records {
-                    guard let end = progress[record.topicPartition]?.end, let key = record.key, record.offset < end else { continue }
-                    batches[record.topicPartition, default: []].append(
-                        ChangelogRecord(key: key, value: record.value, timestamp: record.timestamp, offset: record.offset))
-                }
-                for (partition, batch) in batches {
-                    try apply(partition, batch)
-                    restored += batch.count
-                    progress[partition]?.restored += batch.count
-                }
-                for partition in progress.keys.sorted() {
-                    guard var state = progress[partition] else { continue }
-                    if try await observe(partition, &state) {
-                        progress[partition] = nil
-                        listener?.onRestoreEnd?(partition, state.restored)
-                    } else {
-                        progress[partition] = state
-                    }
-                }
-            }
+            repeat {
+                try await poll(&current, apply: apply)
+            } while !current.progress.isEmpty && ContinuousClock.now < deadline
         } catch {
             try? await consumer.assign([TopicPartition: StartOffset]())
             throw error
         }
+        guard current.progress.isEmpty else {
+            session.withLock { $0 = current }
+            return nil
+        }
         try await consumer.assign([TopicPartition: StartOffset]())
-        return restored
+        return current.restored
+    }
+
+    /// Abandons a restore in progress (what was applied stays applied).
+    func abort(isolation: isolated (any Actor)? = #isolation) async {
+        guard session.withLock({ $0.take() }) != nil else { return }
+        try? await consumer.assign([TopicPartition: StartOffset]())
+    }
+
+    /// One poll of the restore: applies what it returned and looks at every partition's position.
+    private func poll(
+        _ current: inout Session,
+        isolation: isolated (any Actor)? = #isolation,
+        apply: (TopicPartition, [ChangelogRecord]) throws -> Void
+    ) async throws {
+        let records: [ConsumerRecord]
+        do {
+            records = try await pollToleratingOutages()
+        } catch let KafkaConsumerError.offsetOutOfRange(partition, offset) where current.progress[partition] != nil {
+            // A restore consumer without an offset reset policy says so itself.
+            try await outOfRange(partition, at: offset, current.progress[partition]!)
+            return
+        }
+        var batches: [TopicPartition: [ChangelogRecord]] = [:]
+        for record in records {
+            guard let end = current.progress[record.topicPartition]?.end, let key = record.key, record.offset < end else { continue }
+            batches[record.topicPartition, default: []].append(
+                ChangelogRecord(key: key, value: record.value, timestamp: record.timestamp, offset: record.offset))
+        }
+        for (partition, batch) in batches {
+            try apply(partition, batch)
+            current.restored += batch.count
+            current.progress[partition]?.restored += batch.count
+        }
+        for partition in current.progress.keys.sorted() {
+            guard var state = current.progress[partition] else { continue }
+            if try await observe(partition, &state) {
+                current.progress[partition] = nil
+                listener?.onRestoreEnd?(partition, state.restored)
+            } else {
+                current.progress[partition] = state
+            }
+        }
     }
 
     /// One poll; an unreachable broker yields no records (the stall check decides how long that may last).

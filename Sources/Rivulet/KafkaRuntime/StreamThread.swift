@@ -36,6 +36,8 @@ actor StreamThread {
     private var tasks: [TaskId: StreamTask] = [:]
     /// Tasks whose stores are not restored yet; their input partitions are paused.
     private var restoring: Set<TaskId> = []
+    /// The task of each changelog partition of the restore in progress; `nil` when none is.
+    private var restoreOwners: [TopicPartition: TaskId]?
     private var taskByPartition: [TopicPartition: TaskId] = [:]
     private var state = ThreadMetadata.State.created
     private var lastCommit = ContinuousClock.now
@@ -99,7 +101,8 @@ actor StreamThread {
             while !stopRequested.withLock({ $0 }) {
                 if let callbackFailure { throw callbackFailure }
                 try await exclusive { try await self.restoreAssignedTasks() }
-                let records = try await consumer.poll(timeout: config.pollInterval)
+                // While stores restore, the poll only serves the group (and running tasks), briefly.
+                let records = try await consumer.poll(timeout: restoring.isEmpty ? config.pollInterval : .milliseconds(1))
                 // A rebalance callback that failed during the poll may have left revoked tasks' records in it.
                 if let callbackFailure { throw callbackFailure }
                 try await exclusive { try await self.processAndMaybeCommit(records) }
@@ -239,6 +242,7 @@ actor StreamThread {
             inputs[id, default: []].append(partition)
         }
         var paused: [TopicPartition] = []
+        if assigned.contains(where: { tasks[$0] == nil }) { await abandonRestore() }
         for id in assigned where tasks[id] == nil {
             let task = try StreamTask(
                 id: id, topology: topology, config: config, collector: collector.forTask(id),
@@ -290,6 +294,7 @@ actor StreamThread {
     }
 
     private func closeTasks(_ ids: Set<TaskId>, clean: Bool) async throws {
+        if !restoring.isDisjoint(with: ids) { await abandonRestore() }
         var firstError: (any Error)?
         var dirty: Set<TaskId> = clean ? [] : ids
         for id in ids.sorted() {
@@ -313,7 +318,9 @@ actor StreamThread {
 
     // MARK: Restoration
 
-    /// Restores the stores of newly assigned tasks, then lets them process.
+    /// Restores the stores of newly assigned tasks a step at a time (about one poll interval per
+    /// loop iteration, so rebalance callbacks and the group's heartbeat are never held up by a
+    /// long restore), then lets them process.
     ///
     /// A task whose changelog no longer continues its store (a checkpoint the changelog does not
     /// reach, a log truncated or records deleted beneath the restore) is corrupted: it alone is
@@ -321,41 +328,57 @@ actor StreamThread {
     /// (Kafka Streams' corrupted-task handling). A restore that makes no progress stops the thread.
     private func restoreAssignedTasks() async throws {
         guard !restoring.isEmpty else { return }
-        for id in restoring.sorted() {
-            guard let task = tasks[id] else { continue }
-            let invalid = try await restorer.invalidCheckpoints(task.restoreStartOffsets)
-            guard !invalid.isEmpty else { continue }
-            logger.warning("task \(id): the changelog no longer continues the checkpoint of \(invalid.sorted()) (see above), restoring from scratch")
-            try recreateCorrupted(id)
-        }
-        var restored = 0
-        while true {
+        if restoreOwners == nil {
+            for id in restoring.sorted() {
+                guard let task = tasks[id] else { continue }
+                let invalid = try await restorer.invalidCheckpoints(task.restoreStartOffsets)
+                guard !invalid.isEmpty else { continue }
+                logger.warning("task \(id): the changelog no longer continues the checkpoint of \(invalid.sorted()) (see above), restoring from scratch")
+                try recreateCorrupted(id)
+            }
             var starts: [TopicPartition: Int64?] = [:]
-            var owner: [TopicPartition: StreamTask] = [:]
+            var owners: [TopicPartition: TaskId] = [:]
             for id in restoring {
                 guard let task = tasks[id] else { continue }
                 for (partition, offset) in task.restoreStartOffsets {
                     starts[partition] = offset
-                    owner[partition] = task
+                    owners[partition] = id
                 }
             }
-            do {
-                restored += try await restorer.restore(starts) { partition, records in
-                    try owner[partition]?.restore(partition, records: records)
-                }
-                break
-            } catch let error as ChangelogRestorationError {
-                switch error {
-                case .stalled:
-                    throw StreamsError.restoration(error)
-                case .truncated, .recordsDeleted:
-                    // Other tasks keep what they restored: they go on from there.
-                    guard let id = owner[error.partition]?.id else { throw StreamsError.restoration(error) }
-                    logger.warning("task \(id): \(error); restoring it from scratch")
-                    try recreateCorrupted(id)
-                }
+            guard try await restorer.begin(starts) else {
+                try await finishRestoration(restored: 0)
+                return
             }
+            restoreOwners = owners
         }
+        let owners = restoreOwners ?? [:]
+        do {
+            let restored = try await restorer.step(budget: config.pollInterval) { partition, records in
+                guard let id = owners[partition] else { return }
+                try self.tasks[id]?.restore(partition, records: records)
+            }
+            guard let restored else { return }
+            restoreOwners = nil
+            try await finishRestoration(restored: restored)
+        } catch let error as ChangelogRestorationError {
+            restoreOwners = nil
+            switch error {
+            case .stalled:
+                throw StreamsError.restoration(error)
+            case .truncated, .recordsDeleted:
+                // Other tasks keep what they restored: the next step goes on from there.
+                guard let id = owners[error.partition] else { throw StreamsError.restoration(error) }
+                logger.warning("task \(id): \(error); restoring it from scratch")
+                try recreateCorrupted(id)
+            }
+        } catch {
+            restoreOwners = nil
+            throw error
+        }
+    }
+
+    /// Every restoring task is restored: initializes their processors and resumes their input.
+    private func finishRestoration(restored: Int) async throws {
         var resumed: [TopicPartition] = []
         for id in restoring.sorted() {
             try tasks[id]?.initializeProcessors()
@@ -365,6 +388,14 @@ actor StreamThread {
         restoring.removeAll()
         await consumer.resume(resumed)
         setState(.running)
+    }
+
+    /// Abandons a restore in progress when the restoring tasks change; it begins again with the
+    /// tasks of then, each from what it has restored.
+    private func abandonRestore() async {
+        guard restoreOwners != nil else { return }
+        restoreOwners = nil
+        await restorer.abort()
     }
 
     /// Closes a corrupted task dirty, wipes its state, and creates it again, to be restored

@@ -90,4 +90,30 @@ import Testing
         #expect(streams.localThreadsMetadata().allSatisfy { $0.state == .dead })
         try streams.cleanUp()
     }
+
+    /// The group leader runs another version of the application, whose task also reads "y":
+    /// this member is assigned a partition no task of its own reads. Its records would be
+    /// fetched and dropped; the member stops with an error naming the partition instead.
+    @Test func anAssignedPartitionNoLocalTaskReadsIsAnError() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        for topic in ["x", "y", "out"] { try await kafka.createTopic(topic, partitions: 2) }
+        let leaderBuilder = StreamsBuilder()
+        leaderBuilder.stream(["x", "y"], Consumed.with(.string, .string)).to("out", Produced.with(.string, .string))
+        let memberBuilder = StreamsBuilder()
+        memberBuilder.stream("x", Consumed.with(.string, .string)).to("out", Produced.with(.string, .string))
+        let leader = KafkaStreams(try leaderBuilder.build(), kafka.config("mixed-versions"))
+        try await leader.start()
+        #expect(try await eventually { leader.state == .running })
+        let member = KafkaStreams(try memberBuilder.build(), kafka.config("mixed-versions"))
+        try await member.start()
+        #expect(try await eventually { member.state == .error })
+        guard case .assignment(let message)? = member.failure as? StreamsError else {
+            Issue.record("expected an assignment failure, got \(String(describing: member.failure))")
+            return
+        }
+        #expect(message.contains("y-"))
+        await member.close()
+        await leader.close()
+    }
 }

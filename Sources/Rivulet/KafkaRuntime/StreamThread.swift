@@ -426,6 +426,7 @@ actor StreamThread {
         await consumer.close()
         await restoreConsumer.close()
         await producer.close()
+        await admin.cluster.close()
         setState(.dead)
     }
 

@@ -90,4 +90,28 @@ import Testing
         #expect(written == order.filter { $0.0 != a }.map(\.1))
         await producer.close()
     }
+
+    /// The runtime end to end: an output the broker refuses stops the application, and the
+    /// input offsets of the records behind it are never committed.
+    @Test func anApplicationWhoseOutputIsRefusedStopsWithoutCommittingItsInput() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("commands", partitions: 1)
+        try await kafka.admin.createTopics([NewTopic(name: "narrow", partitions: 1, replicationFactor: 1,
+                                                     configs: ["max.message.bytes": "200"])])
+        let builder = StreamsBuilder()
+        builder.stream("commands", Consumed.with(.string, .string))
+            .mapValues { value in String(repeating: value, count: 1_000) }
+            .to("narrow", Produced.with(.string, .string))
+        let streams = KafkaStreams(try builder.build(), kafka.config("refused-app"))
+        try await streams.start()
+        try await kafka.produce("commands", [(key: "a", value: "x")])
+        #expect(try await eventually { streams.state == .error })
+        guard case .send? = streams.failure as? StreamsError else {
+            Issue.record("expected a send failure, got \(String(describing: streams.failure))")
+            return
+        }
+        #expect(try await kafka.admin.committedOffsets(group: "refused-app").isEmpty)
+        await streams.close()
+    }
 }

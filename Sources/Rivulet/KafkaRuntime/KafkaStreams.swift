@@ -288,11 +288,12 @@ public final class KafkaStreams: Sendable {
         let threads = shared.withLock { $0.threads }
         for thread in threads { thread.requestStop() }
         let first = FirstOutcome()
+        let timer = Task { try? await Task.sleep(for: timeout); first.resume(returning: false) }
         let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             first.set(continuation)
             Task { await self.awaitThreads(); first.resume(returning: true) }
-            Task { try? await Task.sleep(for: timeout); first.resume(returning: false) }
         }
+        timer.cancel()
         guard ended else {
             logger.warning("stream threads still running after \(timeout): the application stays \(state.rawValue) until they end")
             Task { await self.awaitThreads(); self.finishClose() }
@@ -307,11 +308,26 @@ public final class KafkaStreams: Sendable {
         }
     }
 
-    /// Resumes a continuation with whichever outcome comes first.
+    /// Resumes a continuation with whichever outcome comes first (an outcome that comes before
+    /// the continuation is kept for it).
     private final class FirstOutcome: Sendable {
-        private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
-        func set(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation.withLock { $0 = continuation } }
-        func resume(returning outcome: Bool) { continuation.withLock { $0.take() }?.resume(returning: outcome) }
+        private let state = Mutex<(continuation: CheckedContinuation<Bool, Never>?, outcome: Bool?)>((nil, nil))
+        func set(_ continuation: CheckedContinuation<Bool, Never>) {
+            let early = state.withLock { state -> Bool? in
+                if let outcome = state.outcome { return outcome }
+                state.continuation = continuation
+                return nil
+            }
+            if let early { continuation.resume(returning: early) }
+        }
+        func resume(returning outcome: Bool) {
+            let waiting = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard state.outcome == nil else { return nil }
+                state.outcome = outcome
+                return state.continuation.take()
+            }
+            waiting?.resume(returning: outcome)
+        }
     }
 
     var currentThreads: [StreamThread] { shared.withLock { $0.threads } }

@@ -11,7 +11,7 @@ SWIFT_BUILD_FLAGS ?=
 FUZZ_ITERATIONS ?= 100000
 FUZZ_SEED ?= 20261121
 
-.PHONY: build test demo bench fuzz protocol deps venv swift-test interop-test fuzz-smoke clean
+.PHONY: build test demo bench bench-streams fuzz protocol deps venv swift-test interop-test fuzz-smoke clean
 
 ## System packages: installed through apt-get when missing.
 deps:
@@ -59,16 +59,28 @@ bench: deps venv
 	swift build -c release --product rivulet
 	$$(swift build -c release --show-bin-path)/RivuletBench --output docs/benchmarks.md
 	$(PYTHON) Benchmarks/broker_throughput.py --rivulet $$(swift build -c release --show-bin-path)/rivulet --output docs/benchmarks.md
+	$(MAKE) --no-print-directory bench-streams
+
+## WordCount on KafkaStreams against Quix Streams on the dev broker (its own venv: quixstreams pins another confluent-kafka).
+bench-streams: deps .venv-bench/.installed
+	swift build -c release --product WordCount
+	swift build -c release --product rivulet
+	.venv-bench/bin/python Benchmarks/streams_wordcount.py --rivulet $$(swift build -c release --show-bin-path)/rivulet \
+	  --wordcount $$(swift build -c release --show-bin-path)/WordCount --output docs/benchmarks.md
+.venv-bench/.installed: Benchmarks/requirements-streams.txt
+	python3 -m venv .venv-bench
+	.venv-bench/bin/python -m pip install -q -r Benchmarks/requirements-streams.txt
+	touch $@
 
 ## Regenerate the protocol codecs from Kafka's JSON schemas; `git diff` is then empty.
 protocol:
 	swift run -c release kafka-protocol-generator $(SCHEMAS) Sources/KafkaProtocol/Generated \
 	  --probe-output Sources/KafkaCodecProbe/Generated
 
-## The main sample end to end on the dev broker (until the streams runtime lands: a protocol round trip).
+## The main sample end to end: a dev broker in-process, sample lines in, WordCount on KafkaStreams, counts printed.
 demo: deps
-	swift build --product ProtocolRoundTrip
-	$$(swift build --show-bin-path)/ProtocolRoundTrip
+	swift build --product WordCount
+	$$(swift build --show-bin-path)/WordCount --demo
 
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build $(VENV) .venv-bench

@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
@@ -69,6 +70,7 @@ let package = Package(
                 "KafkaProtocol", "KafkaClient", "CRocksDB",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs a topology in-process, with no broker (Kafka Streams' TopologyTestDriver).
@@ -132,17 +134,46 @@ let package = Package(
             path: "Samples/ExactlyOnceCopy"
         ),
 
+        // Samples: streams apps run against a broker (`--demo` starts a dev broker in-process).
         .executableTarget(
             name: "WordCount",
-            dependencies: ["Rivulet", "RivuletTestDriver"],
-            path: "Samples/WordCount"
+            dependencies: [
+                "Rivulet", "KafkaClient", "KafkaBroker", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Samples/WordCount",
+            exclude: ["README.md"]
         ),
 
+        .executableTarget(
+            name: "PageViewEnrichment",
+            dependencies: [
+                "Rivulet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Samples/PageViewEnrichment",
+            exclude: ["README.md"]
+        ),
         .testTarget(
             name: "RivuletTests",
             dependencies: [
                 "Rivulet", "RivuletTestDriver", "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The streams runtime against an in-process dev broker: group, assignor, restoration.
+        .testTarget(
+            name: "RivuletRuntimeTests",
+            dependencies: [
+                "Rivulet", "KafkaBroker", "KafkaClient", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -41,6 +41,37 @@ import Testing
         try task.close()
     }
 
+    struct FlushFailure: Error {}
+
+    /// A commit that fails in a cache flush (a processor downstream of the cache throws) still
+    /// releases the task's stores: the same task can open them again at once.
+    @Test func aCloseWhoseCommitFailsStillClosesTheStores() throws {
+        let builder = StreamsBuilder()
+        builder.stream("in", Consumed.with(.string, .string))
+            .groupByKey()
+            .count(Materialized.as("counts"))
+            .toStream()
+            .mapValues { (count: Int64?) -> Int64? in
+                if (count ?? 0) > 0 { throw FlushFailure() }
+                return count
+            }
+            .to("out", Produced.with(.string, .int64))
+        let topology = try builder.build()
+        let directory = TemporaryDirectory()
+        let config = StreamsConfig(applicationId: "t", stateDirectory: directory.path)
+        let id = TaskId(subtopology: 0, partition: 0)
+        let cache = RecordCache(maxBytes: 1 << 20)
+        let task = try StreamTask(id: id, topology: topology, config: config, collector: Collector(), recordCache: cache, wallClockTime: 0)
+        try task.initializeProcessors()
+        try task.addRecords([record("in", 0, "x", at: 1)], from: TopicPartition(topic: "in", partition: 0))
+        while try task.process() {}
+        #expect(throws: StreamsError.self) { try task.close() }
+        #expect(!cache.hasDirtyEntries(task: id))
+        // RocksDB locks its directory while open: this fails if the first task still holds it.
+        let reopened = try StreamTask(id: id, topology: topology, config: config, collector: Collector(), recordCache: cache, wallClockTime: 0)
+        try reopened.close()
+    }
+
     @Test func timestampExtractors() throws {
         // The timestamp is the value, in seconds: an extractor reading the raw record.
         let fromValue = TimestampExtractor { record, _ in

@@ -38,6 +38,7 @@ struct CompletionTargets: Sendable {
     var transactions: TransactionManager? = nil
     /// Woken when a failure changed the transaction's state, so that queued batches fail now.
     var wakeup: SenderWakeup? = nil
+    var onBatchCompletion: (@Sendable (BatchDelivery) -> Void)? = nil
 
     /// Runs everything in `completions`. Call without holding the accumulator's lock.
     func fire(_ completions: BatchCompletions) {
@@ -69,6 +70,8 @@ struct CompletionTargets: Sendable {
     private func complete(_ batch: ProducerBatch, _ result: Result<BatchAcknowledgement, KafkaProducerError>) {
         let topic = batch.topicPartition.topic
         let partition = batch.topicPartition.partition
+        onBatchCompletion?(BatchDelivery(topicPartition: batch.topicPartition, recordCount: Int(batch.recordCount),
+                                         result: result.map(\.baseOffset)))
         func outcome(offsetDelta: Int32, timestamp: Int64) -> Result<RecordMetadata, KafkaProducerError> {
             result.map { ack in
                 RecordMetadata(topic: topic, partition: partition,

@@ -70,7 +70,8 @@ public final class KafkaProducer: Sendable {
             reports: configuration.deliveryReports == .none ? nil : reportsContinuation,
             reportMode: configuration.deliveryReports,
             transactions: transactions,
-            wakeup: wakeup)
+            wakeup: wakeup,
+            onBatchCompletion: configuration.onBatchCompletion)
         var idManager = ProducerIdManager()
         idManager.transactionalId = configuration.transactionalId
         sender = Sender(accumulator: accumulator, cluster: cluster, configuration: configuration, targets: targets,

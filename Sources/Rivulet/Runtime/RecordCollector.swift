@@ -12,7 +12,9 @@ public protocol RecordCollector: AnyObject {
     ) throws
     /// How many partitions a topic has, for custom partitioners; `nil` when unknown.
     func partitionCount(of topic: String) -> Int32?
-    /// Waits until everything sent is acknowledged.
+    /// Called by a task's `prepareCommit`. A collector that delivers synchronously waits here until
+    /// everything sent is acknowledged; the Kafka runtime's collector delivers asynchronously, and
+    /// its stream thread awaits the acknowledgements after `prepareCommit`, before committing offsets.
     func flush() throws
     /// The offset of the last record acknowledged per partition (changelog checkpoints use it).
     var offsets: [TopicPartition: Int64] { get }

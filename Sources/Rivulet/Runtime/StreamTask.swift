@@ -12,7 +12,8 @@ import Logging
 ///
 /// Lifecycle: `init` builds nodes and opens stores; the runtime then restores changelogs
 /// (``restoreStartOffsets``, ``restore(_:records:)``); ``initializeProcessors()`` starts
-/// processing; ``close()`` commits what is pending and closes everything.
+/// processing; ``close()`` commits what is pending and closes everything, ``closeDirty()``
+/// closes everything without committing.
 public final class StreamTask {
     public let id: TaskId
     public let subtopology: Subtopology
@@ -262,17 +263,43 @@ public final class StreamTask {
         context.commitRequested = false
     }
 
-    /// Commits what is pending, closes processors, then stores.
+    /// Commits what is pending, closes processors, then stores (a clean close). When the commit
+    /// or a processor fails, the task closes dirty instead and the failure is rethrown: the
+    /// stores are closed either way.
     public func close() throws {
         guard state != .closed else { return }
-        defer { state = .closed }
         if state == .running {
-            _ = try prepareCommit()
-            try postCommit()
-            for node in nodes { try node.close() }
+            do {
+                _ = try prepareCommit()
+                try postCommit()
+                for node in nodes { try node.close() }
+            } catch {
+                closeDirty()
+                throw error
+            }
         }
+        state = .closed
         for partition in queues.keys { queues[partition]?.removeAll() }
+        defer { context.stores.removeAll() }
         try stateManager.close()
+    }
+
+    /// Closes without committing (Kafka Streams' dirty close): what the caches hold is dropped
+    /// unemitted, no checkpoint is written, processors and stores are closed whatever fails.
+    /// The task's input is processed again by whoever gets it next.
+    public func closeDirty() {
+        guard state != .closed else { return }
+        if let recordCache {
+            for name in subtopology.storeNames { recordCache.unregister(namespace: "\(id)-\(name)") }
+        }
+        if state == .running {
+            for node in nodes {
+                do { try node.close() } catch { context.logger.warning("closing processor of task \(id) failed: \(error)") }
+            }
+        }
+        state = .closed
+        for partition in queues.keys { queues[partition]?.removeAll() }
+        do { try stateManager.close() } catch { context.logger.warning("closing stores of task \(id) failed: \(error)") }
         context.stores.removeAll()
     }
 }

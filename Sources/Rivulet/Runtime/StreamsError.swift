@@ -13,6 +13,17 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible {
     /// A task or driver was used in a state that does not allow it (processing before
     /// restoration ended, piping into a closed driver).
     case illegalState(String)
+    /// A record could not be sent to `topic` (at least once, nothing may be skipped: the thread stops).
+    case send(topic: String, underlying: any Error)
+    /// The group leader could not assign tasks (joined topics with different partition counts, ...).
+    case assignment(String)
+    /// Restoring a store from its changelog failed for good: no progress for the restorer's
+    /// stall timeout. (A changelog truncated or with records deleted beneath the restore is
+    /// handled by the stream thread: it wipes the task's state and restores it again.)
+    case restoration(ChangelogRestorationError)
+    /// Setting the application up on the cluster failed (missing source topics, internal topics
+    /// with the wrong partition count, ...).
+    case setup(String)
 
     public var description: String {
         switch self {
@@ -27,6 +38,14 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible {
         case .invalidTopology(let reason):
             return "invalid topology: \(reason)"
         case .illegalState(let reason):
+            return reason
+        case .send(let topic, let underlying):
+            return "sending to \(topic) failed: \(underlying)"
+        case .assignment(let reason):
+            return "task assignment failed: \(reason)"
+        case .restoration(let error):
+            return "restoration failed: \(error)"
+        case .setup(let reason):
             return reason
         }
     }

@@ -119,13 +119,15 @@ final class NamedCache {
     var hasDirtyEntries: Bool { dirtyCount > 0 }
 
     func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        guard var entry = entries[key] else { return nil }
-        stamp &+= 1
-        entry.accessStamp = stamp
-        entries.set(key, entry)
+        let touched = stamp &+ 1
+        guard let value = entries.modify(key, { entry -> ByteBuffer? in
+            entry.accessStamp = touched
+            return entry.value
+        }) else { return nil }
+        stamp = touched
         recency.append((key, stamp))
         compactQueuesIfNeeded()
-        return .some(entry.value)
+        return .some(value)
     }
 
     /// Returns the change in bytes.
@@ -197,16 +199,25 @@ final class NamedCache {
         entries.entries(from: from, to: to).map { ($0.key, $0.value.value) }
     }
 
-    /// Rebuilds the queues from live entries when stale pairs dominate them.
+    /// Rebuilds the queues from live entries when stale pairs dominate them. The slack (four
+    /// times the live entries, plus 1024) keeps the rebuild, a sort of the live entries, rare
+    /// next to the touches that fill the queues, while bounding their memory.
     private func compactQueuesIfNeeded() {
-        if recency.count > 2 * entries.count + 64 {
-            let live = entries.entries(from: nil, to: nil).sorted { $0.value.accessStamp < $1.value.accessStamp }
-            recency = CircularBuffer(live.map { ($0.key, $0.value.accessStamp) })
+        let limit = 4 * entries.count + 1024
+        if recency.count > limit {
+            recency = Self.queue(entries.entries(from: nil, to: nil).map { ($0.value.accessStamp, $0.key) })
         }
-        if dirtyOrder.count > 2 * entries.count + 64 {
-            let live = entries.entries(from: nil, to: nil).filter { $0.value.isDirty }
-                .sorted { $0.value.dirtyStamp < $1.value.dirtyStamp }
-            dirtyOrder = CircularBuffer(live.map { ($0.key, $0.value.dirtyStamp) })
+        if dirtyOrder.count > limit {
+            dirtyOrder = Self.queue(entries.entries(from: nil, to: nil).compactMap { $0.value.isDirty ? ($0.value.dirtyStamp, $0.key) : nil })
         }
+    }
+
+    /// A queue of (key, stamp) in stamp order.
+    private static func queue(_ pairs: [(UInt64, ByteBuffer)]) -> CircularBuffer<(key: ByteBuffer, stamp: UInt64)> {
+        var pairs = pairs
+        pairs.sort { $0.0 < $1.0 }
+        var queue = CircularBuffer<(key: ByteBuffer, stamp: UInt64)>(initialCapacity: max(16, pairs.count * 2))
+        for (stamp, key) in pairs { queue.append((key: key, stamp: stamp)) }
+        return queue
     }
 }

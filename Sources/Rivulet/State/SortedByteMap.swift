@@ -57,6 +57,15 @@ struct SortedByteMap<Value> {
         return found ? chunks[c].values[i] : nil
     }
 
+    /// Changes the value of an existing key in place, with one search; `nil` when the key is absent.
+    mutating func modify<Result>(_ key: ByteBuffer, _ body: (inout Value) -> Result) -> Result? {
+        guard !chunks.isEmpty else { return nil }
+        let c = chunkIndex(for: key)
+        let (i, found) = Self.lowerBound(chunks[c].keys, key)
+        guard found else { return nil }
+        return body(&chunks[c].values[i])
+    }
+
     /// Inserts or replaces; returns the value replaced.
     @discardableResult
     mutating func set(_ key: ByteBuffer, _ value: Value) -> Value? {

@@ -100,14 +100,21 @@ public actor KafkaCluster {
         throw lastError ?? KafkaClientError.connectionFailed(broker: configuration.bootstrapServers.first ?? BrokerAddress(host: "localhost", port: 9092), reason: "no brokers")
     }
 
-    /// Exponential backoff with ±20% jitter after consecutive failures to reach `address`.
+    /// What is left to wait, after consecutive failures to reach `address`, of its backoff.
     private func backoff(for address: BrokerAddress) -> Duration {
         guard let failure = failures[address], failure.count > 0 else { return .zero }
-        let base = configuration.reconnectBackoff * (1 << min(failure.count - 1, 16))
-        let capped = min(base, configuration.reconnectBackoffMax)
-        let jittered = capped * Double.random(in: 0.8...1.2)
+        let full = Self.reconnectBackoff(
+            afterFailures: failure.count, base: configuration.reconnectBackoff, max: configuration.reconnectBackoffMax,
+            jitter: Double.random(in: 0.8...1.2))
         let elapsed = ContinuousClock.now - failure.lastFailure
-        return max(.zero, jittered - elapsed)
+        return max(.zero, full - elapsed)
+    }
+
+    /// Exponential backoff: `base · 2^(failures-1)`, capped at `max`, then scaled by `jitter`
+    /// (drawn from 0.8...1.2, so that clients that lost a broker together do not return together).
+    static func reconnectBackoff(afterFailures failures: Int, base: Duration, max: Duration, jitter: Double) -> Duration {
+        guard failures > 0 else { return .zero }
+        return min(base * (1 << min(failures - 1, 16)), max) * jitter
     }
 
     /// Forgets a connection that failed, so the next use reconnects.

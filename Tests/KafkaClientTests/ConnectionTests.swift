@@ -41,16 +41,17 @@ import Testing
         let cluster = KafkaCluster(configuration: try ClientConfiguration(bootstrap: broker.bootstrap))
         let leader = try await cluster.leader(for: TopicPartition("quiet", 0))
         let connection = try await cluster.connection(toNode: leader)
-        // A long poll on an empty partition: the broker holds it for 30 s, the client waits 300 ms.
+        // A long poll on an empty partition: the broker holds it for 2 s, the client waits 300 ms.
         let longPoll = FetchRequest(
-            replicaId: -1, maxWaitMs: 30_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0,
+            replicaId: -1, maxWaitMs: 2_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0,
             topics: [FetchRequest.FetchTopic(topic: "quiet", partitions: [
                 FetchRequest.FetchPartition(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20),
             ])])
-        let started = ContinuousClock.now
+        // The answer only comes after 2 s, so a requestTimedOut error naming the 300 ms shows the
+        // client gave up on its own timeout (no wall-clock bound: a busy machine may be slow).
         do {
             _ = try await connection.send(longPoll, timeout: .milliseconds(300))
-            Issue.record("a 30 s long poll answered within a 300 ms timeout")
+            Issue.record("a 2 s long poll answered within a 300 ms timeout")
         } catch let error as KafkaClientError {
             guard case .requestTimedOut(_, let api, let timeoutMs) = error else {
                 Issue.record("expected requestTimedOut, got \(error)")
@@ -61,8 +62,6 @@ import Testing
             #expect(api.contains("Fetch"))
             #expect(timeoutMs == 300)
         }
-        // Well short of the broker's 30 s: the client gave up on its own timeout (a loose bound, for a busy machine).
-        #expect(ContinuousClock.now - started < .seconds(15))
         // The client goes on: metadata, and a produce through a producer on the same cluster settings.
         #expect(try await cluster.refreshMetadata(topics: ["quiet"]).topics["quiet"]?.partitions.count == 1)
         let producer = try await KafkaProducer.make(configuration: try ProducerConfiguration.testing(broker.bootstrap))

@@ -48,7 +48,9 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
     /// record being processed.
     public func put(_ key: Key, _ value: Value?, timestamp: Int64? = nil) throws {
-        try bytes.put(storedKey(key), encode(value, timestamp: timestamp))
+        // The scratch key: a layer below that keeps it (a new cache entry, a pending changelog
+        // record) shares its storage, and the next write to the scratch copies first.
+        try bytes.put(lookupKey(key), encode(value, timestamp: timestamp))
     }
 
     /// Writes only when the key is absent; returns the value that was there.
@@ -108,7 +110,8 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     // MARK: Bytes
 
-    /// The key in bytes for a lookup (a scratch buffer: the store below does not keep it).
+    /// The key in bytes, in a scratch buffer reused from call to call: no allocation when the
+    /// store below does not keep it, and copy-on-write when it does.
     private func lookupKey(_ key: Key) throws -> ByteBuffer {
         keyScratch.clear()
         guard try keySerde.serialize(key, into: &keyScratch) else { throw StateStoreError.nullKey(store: name) }

@@ -15,11 +15,20 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     private var recordContextHolder: (any RecordContextHolder)?
     /// Reused for the keys of lookups, which the store below does not keep.
     private var keyScratch = ByteBuffer()
+    /// The serdes' functions for the per-record paths (see ``Serde/serializer``).
+    private let writeKey: Serde<Key>.Writer
+    private let writeValue: Serde<Value>.Writer
+    private let serializeValue: @Sendable (Value) throws -> ByteBuffer?
+    private let deserializeValue: @Sendable (ByteBuffer?) throws -> Value
 
     public init(bytes: any KeyValueStore, keySerde: Serde<Key>, valueSerde: Serde<Value>, timestamped: Bool) {
         self.bytes = bytes
         self.keySerde = keySerde
         self.valueSerde = valueSerde
+        self.writeKey = keySerde.writer
+        self.writeValue = valueSerde.writer
+        self.serializeValue = valueSerde.serializer
+        self.deserializeValue = valueSerde.deserializer
         self.isTimestamped = timestamped
     }
 
@@ -114,7 +123,7 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// store below does not keep it, and copy-on-write when it does.
     private func lookupKey(_ key: Key) throws -> ByteBuffer {
         keyScratch.clear()
-        guard try keySerde.serialize(key, into: &keyScratch) else { throw StateStoreError.nullKey(store: name) }
+        guard try writeKey(key, &keyScratch) else { throw StateStoreError.nullKey(store: name) }
         return keyScratch
     }
 
@@ -126,19 +135,19 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
         guard let value else { return nil }
-        guard isTimestamped else { return try valueSerde.serialize(value) }
+        guard isTimestamped else { return try serializeValue(value) }
         // The timestamp first, then the value straight after it: one buffer, no copy.
         var buffer = ByteBuffer()
         buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
-        return try valueSerde.serialize(value, into: &buffer) ? buffer : nil
+        return try writeValue(value, &buffer) ? buffer : nil
     }
 
     func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {
-        guard isTimestamped else { return ValueAndTimestamp(try valueSerde.deserialize(raw), timestamp: -1) }
+        guard isTimestamped else { return ValueAndTimestamp(try deserializeValue(raw), timestamp: -1) }
         guard let (value, timestamp) = TimestampedBytes.unpack(raw) else {
             throw SerdeError.invalidEncoding(type: "timestamped value of store \(name)", reason: "\(raw.readableBytes) bytes")
         }
-        return ValueAndTimestamp(try valueSerde.deserialize(value), timestamp: timestamp)
+        return ValueAndTimestamp(try deserializeValue(value), timestamp: timestamp)
     }
 }
 

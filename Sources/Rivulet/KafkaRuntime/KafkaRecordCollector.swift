@@ -48,7 +48,7 @@ final class KafkaRecordCollector: RecordCollector {
         guard !pending.isEmpty else { return }
         let records = pending
         pending.removeAll(keepingCapacity: true)
-        for record in records { try await producer.send(record) }
+        try await producer.send(contentsOf: records)
     }
 
     /// Drops gathered records (of tasks closed without a commit: their input is processed again).

@@ -56,6 +56,21 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
     /// record being processed.
+    /// `key` in bytes, for a read and a write of the same key (an aggregation's) to share one
+    /// serialization through ``getWithTimestamp(keyBytes:)`` and ``put(keyBytes:_:timestamp:)``.
+    func keyBytes(_ key: Key) throws -> ByteBuffer {
+        try lookupKey(key)
+    }
+
+    func getWithTimestamp(keyBytes: ByteBuffer) throws -> ValueAndTimestamp<Value>? {
+        guard let raw = try bytes.get(keyBytes) else { return nil }
+        return try decode(raw)
+    }
+
+    func put(keyBytes: ByteBuffer, _ value: Value?, timestamp: Int64?) throws {
+        try bytes.put(keyBytes, encode(value, timestamp: timestamp))
+    }
+
     public func put(_ key: Key, _ value: Value?, timestamp: Int64? = nil) throws {
         // The scratch key: a layer below that keeps it (a new cache entry, a pending changelog
         // record) shares its storage, and the next write to the scratch copies first.

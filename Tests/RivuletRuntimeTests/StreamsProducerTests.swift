@@ -32,7 +32,7 @@ import Testing
             configuration.groupId = "refused-output"
             configuration.enableAutoCommit = false
             let consumer = KafkaConsumer(configuration: configuration)
-            try await producer.send(ProducerRecord(topic: "narrow", partition: 0, key: ByteBuffer(string: "k"), value: large))
+            try await producer.send(contentsOf: [ProducerRecord(topic: "narrow", partition: 0, key: ByteBuffer(string: "k"), value: large)])
             await #expect(throws: StreamsError.self, "round \(round)") {
                 try await producer.commit([TopicPartition("input", 0): Int64(round + 1)], through: consumer)
             }
@@ -46,7 +46,7 @@ import Testing
         configuration.groupId = "refused-output"
         configuration.enableAutoCommit = false
         let consumer = KafkaConsumer(configuration: configuration)
-        try await producer.send(ProducerRecord(topic: "narrow", partition: 0, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "small")))
+        try await producer.send(contentsOf: [ProducerRecord(topic: "narrow", partition: 0, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "small"))])
         try await producer.commit([TopicPartition("input", 0): 5], through: consumer)
         #expect(try await kafka.admin.committedOffsets(group: "refused-output") == [TopicPartition("input", 0): 5])
         await consumer.close()
@@ -62,9 +62,9 @@ import Testing
         try await kafka.produce("changelog", [(key: "x", value: "1"), (key: "y", value: "2"), (key: "z", value: "3")])
         let producer = try await makeProducer(kafka)
         for index in 0..<7 {
-            try await producer.send(ProducerRecord(topic: "changelog", partition: Int32(index % 2), key: ByteBuffer(string: "k\(index)"), value: ByteBuffer(string: "v")))
+            try await producer.send(contentsOf: [ProducerRecord(topic: "changelog", partition: Int32(index % 2), key: ByteBuffer(string: "k\(index)"), value: ByteBuffer(string: "v"))])
         }
-        try await producer.send(ProducerRecord(topic: "other", partition: 0, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v")))
+        try await producer.send(contentsOf: [ProducerRecord(topic: "other", partition: 0, key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v"))])
         try await producer.flush()
         let partitions = [TopicPartition("changelog", 0), TopicPartition("changelog", 1)]
         let ends = try await kafka.admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.latest) }))

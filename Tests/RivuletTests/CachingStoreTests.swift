@@ -79,6 +79,35 @@ import Testing
         #expect(text(try fixture.store.get(buffer("b"))) == "1")
     }
 
+    @Test func evictionDropsTheLeastRecentlyUsedEntry() throws {
+        let fixture = try Fixture(cacheBytes: 200)
+        try fixture.put("a", "1", at: 1)
+        try fixture.put("b", "1", at: 2)
+        try fixture.put("c", "1", at: 3)
+        try fixture.store.flush()
+        _ = try fixture.store.get(buffer("a"))
+        try fixture.put("c", "2", at: 4)
+        // Recency now runs b, a, c: "d" pushes out "b" alone, and a clean entry flushes nothing.
+        try fixture.put("d", "1", at: 5)
+        #expect(fixture.flushed == ["a:1<-null@1", "b:1<-null@2", "c:1<-null@3"])
+        #expect(fixture.cache.get(namespace: "0_0-cached", key: buffer("b")) == nil)
+        #expect(fixture.cache.get(namespace: "0_0-cached", key: buffer("a")) != nil)
+        #expect(text(try fixture.store.get(buffer("c"))) == "2")
+        #expect(fixture.cache.count(namespace: "0_0-cached") == 3)
+        try fixture.store.flush()
+        #expect(fixture.flushed.suffix(2) == ["c:2<-1@4", "d:1<-null@5"])
+    }
+
+    @Test func cachedRangesComeOutInKeyOrder() throws {
+        let fixture = try Fixture(cacheBytes: 1 << 20)
+        for key in ["m", "c", "x", "a", "q", "b"] { try fixture.put(key, key.uppercased(), at: 1) }
+        try fixture.put("q", nil, at: 2)
+        #expect(pairs(try fixture.store.all()) == ["a=A", "b=B", "c=C", "m=M", "x=X"])
+        #expect(pairs(try fixture.store.range(from: buffer("b"), to: buffer("q"))) == ["b=B", "c=C", "m=M"])
+        #expect(fixture.cache.range(namespace: "0_0-cached", from: buffer("b"), to: buffer("q")).map { String(buffer: $0.key) }
+            == ["b", "c", "m", "q"])
+    }
+
     @Test func rangeMergesCacheOverStore() throws {
         let fixture = try Fixture(cacheBytes: 1 << 20)
         try fixture.inner.put(buffer("a"), buffer("stored"))

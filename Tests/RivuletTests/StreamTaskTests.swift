@@ -72,6 +72,32 @@ import Testing
         try reopened.close()
     }
 
+    @Test func equalTimestampsGoToTheSmallerPartitionFirstAndFanOutKeepsChildOrder() throws {
+        let builder = StreamsBuilder()
+        let merged = builder.stream("a", Consumed.with(.string, .string)).merge(builder.stream("b", Consumed.with(.string, .string)))
+        // One node with two children: each record reaches both, in the order they were added.
+        merged.mapValues { "first-\($0)" }.to("out")
+        merged.mapValues { "second-\($0)" }.to("out")
+        let collector = Collector()
+        let directory = TemporaryDirectory()
+        let task = try StreamTask(id: TaskId(subtopology: 0, partition: 0), topology: try builder.build(),
+                                  config: StreamsConfig(applicationId: "t", stateDirectory: directory.path),
+                                  collector: collector, recordCache: nil, wallClockTime: 0)
+        try task.initializeProcessors()
+        let a = TopicPartition(topic: "a", partition: 0), b = TopicPartition(topic: "b", partition: 0)
+        // "b" is buffered first, yet on equal timestamps "a" (the smaller partition) goes first.
+        try task.addRecords([record("b", 0, "b3", at: 3), record("b", 1, "b7", at: 7)], from: b)
+        try task.addRecords([record("a", 0, "a3", at: 3), record("a", 1, "a4", at: 4)], from: a)
+        while try task.process() {}
+        #expect(collector.sent == [
+            "out:first-a3@3", "out:second-a3@3", "out:first-b3@3", "out:second-b3@3",
+            "out:first-a4@4", "out:second-a4@4", "out:first-b7@7", "out:second-b7@7",
+        ])
+        #expect(try task.prepareCommit() == [a: 2, b: 2])
+        try task.postCommit()
+        try task.close()
+    }
+
     @Test func timestampExtractors() throws {
         // The timestamp is the value, in seconds: an extractor reading the raw record.
         let fromValue = TimestampExtractor { record, _ in

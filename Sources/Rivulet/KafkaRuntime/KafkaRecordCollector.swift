@@ -55,7 +55,7 @@ final class KafkaRecordCollector: RecordCollector {
         let records = pending
         pending.removeAll(keepingCapacity: true)
         owners.removeAll(keepingCapacity: true)
-        for record in records { try await producer.send(record) }
+        try await producer.send(contentsOf: records)
     }
 
     /// Drops the gathered records of `tasks` (closed without a commit: their input is processed

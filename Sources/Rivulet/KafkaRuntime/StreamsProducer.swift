@@ -59,17 +59,22 @@ final class StreamsProducer: Sendable {
         self.outcomes = outcomes
     }
 
-    /// Hands a record to the producer (it waits only while the producer's buffer is full).
-    func send(_ record: ProducerRecord) async throws {
-        do {
-            try await producer.sendAndForget(record)
-        } catch {
-            throw StreamsError.send(topic: record.topic, underlying: error)
+    /// Waits until everything sent is acknowledged; throws if any record was not delivered.
+    /// Hands records to the producer in order (it waits only while the producer's buffer is
+    /// full), stopping at the first that fails to be sent. One call for many
+    /// records: this class's async methods run off the calling stream thread's actor, so a call
+    /// per record would hop executors twice per record.
+    func send(contentsOf records: [ProducerRecord]) async throws {
+        for record in records {
+            do {
+                try await producer.sendAndForget(record)
+            } catch {
+                throw StreamsError.send(topic: record.topic, underlying: error)
+            }
         }
         try checkDeliveries()
     }
 
-    /// Waits until everything sent is acknowledged; throws if any record was not delivered.
     func flush() async throws {
         do {
             try await producer.flush()

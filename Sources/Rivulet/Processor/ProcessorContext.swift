@@ -8,8 +8,14 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     /// The node this context belongs to.
     public let nodeName: String
     private let connectedStores: Set<String>
-    private var children: [any RecordReceiver<KeyForward, ValueForward>] = []
-    private var childrenByName: [String: any RecordReceiver<KeyForward, ValueForward>] = [:]
+    /// A child's `receive`, bound when the graph is built: forwarding calls the child's own
+    /// method directly, with no existential to open or witness table to look up per record.
+    typealias Receive = (StreamRecord<KeyForward, ValueForward>) throws -> Void
+    /// The children in the order they were added; `onlyChild` repeats the first when it is the
+    /// only one (the common case: a call with no loop).
+    private var children: [Receive] = []
+    private var onlyChild: Receive?
+    private var childrenByName: [String: Receive] = [:]
 
     init(task: TaskContext, nodeName: String, connectedStores: Set<String>) {
         self.task = task
@@ -18,8 +24,16 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     }
 
     func addChild(_ child: any RecordReceiver<KeyForward, ValueForward>, name: String) {
-        children.append(child)
-        childrenByName[name] = child
+        let receive = Self.bind(child)
+        children.append(receive)
+        onlyChild = children.count == 1 ? receive : nil
+        childrenByName[name] = receive
+    }
+
+    /// The receiver's `receive` as a closure, with the receiver's concrete type opened once here.
+    private static func bind<Receiver: RecordReceiver>(_ receiver: Receiver) -> Receive
+    where Receiver.Key == KeyForward, Receiver.Value == ValueForward {
+        receiver.receive
     }
 
     /// The names of the nodes this one forwards to.
@@ -37,11 +51,19 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     /// The wall-clock time the task runs at, in milliseconds (the test driver's mock clock).
     public var currentSystemTime: Int64 { task.wallClockTime }
 
-    /// Sends a record to every child.
+    /// Sends a record to every child. While the children run, the record's timestamp and headers
+    /// are the task's current ones (stores stamp writes with them); the previous ones come back
+    /// afterwards.
     public func forward(_ record: StreamRecord<KeyForward, ValueForward>) throws {
-        let saved = enter(record)
-        defer { task.recordContext = saved }
-        for child in children { try child.receive(record) }
+        var timestamp = record.timestamp
+        var headers = record.headers
+        task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers)
+        defer { task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers) }
+        if let onlyChild {
+            try onlyChild(record)
+        } else {
+            for index in children.indices { try children[index](record) }
+        }
     }
 
     /// Sends a record to the named child only.
@@ -49,19 +71,11 @@ public final class ProcessorContext<KeyForward, ValueForward> {
         guard let child = childrenByName[childName] else {
             throw StreamsError.invalidTopology("\(nodeName) has no child named \(childName)")
         }
-        let saved = enter(record)
-        defer { task.recordContext = saved }
-        try child.receive(record)
-    }
-
-    /// Makes the forwarded record's timestamp and headers current (stores stamp writes with them)
-    /// and returns what to restore afterwards.
-    @inline(__always)
-    private func enter(_ record: StreamRecord<KeyForward, ValueForward>) -> RecordContext {
-        let saved = task.recordContext
-        task.recordContext.timestamp = record.timestamp
-        task.recordContext.headers = record.headers
-        return saved
+        var timestamp = record.timestamp
+        var headers = record.headers
+        task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers)
+        defer { task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers) }
+        try child(record)
     }
 
     /// A store connected to this processor, as its outermost layer.

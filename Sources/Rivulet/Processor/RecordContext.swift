@@ -16,6 +16,15 @@ public struct RecordContext: Sendable {
         self.headers = headers
     }
 
+    /// Swaps this context's timestamp and headers with the given ones (one access to the
+    /// context instead of a copy of it, for forwarding to make a record's stamp current and
+    /// restore the previous one).
+    @inline(__always)
+    mutating func exchangeStamp(timestamp: inout Int64, headers: inout [RecordHeader]) {
+        swap(&self.timestamp, &timestamp)
+        swap(&self.headers, &headers)
+    }
+
     /// The context of a punctuation at `time`: no origin, no headers.
     public static func punctuation(at time: Int64) -> RecordContext {
         RecordContext(metadata: nil, timestamp: time)

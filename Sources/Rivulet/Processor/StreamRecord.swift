@@ -6,11 +6,13 @@ import KafkaProtocol
 /// Null keys and values are expressed by the types: a `StreamRecord<String?, V>` may be keyless,
 /// a `StreamRecord<String, V>` may not.
 public struct StreamRecord<Key, Value> {
-    public var key: Key
-    public var value: Value
+    // Timestamp and headers come first: their offsets do not depend on the key and value types,
+    // so generic code reads them without asking the runtime for the record type's layout.
     /// Milliseconds since the epoch; drives stream time, windows and join timestamps.
     public var timestamp: Int64
     public var headers: [RecordHeader]
+    public var key: Key
+    public var value: Value
 
     @inlinable
     public init(key: Key, value: Value, timestamp: Int64, headers: [RecordHeader] = []) {

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import NIOCore
 
 /// The buffered records of one input partition of a task, each with its extracted timestamp.
@@ -7,13 +8,17 @@ struct RecordQueue {
         var timestamp: Int64
     }
 
+    let partition: TopicPartition
     let source: any SourceRuntimeNode
     let extractor: TimestampExtractor
     private var entries = CircularBuffer<Entry>()
     /// The largest timestamp seen on the partition (-1 before any).
     private(set) var partitionTime: Int64 = -1
+    /// The offset of the last record taken out (processed or skipped); `nil` before any.
+    private(set) var consumed: Int64?
 
-    init(source: any SourceRuntimeNode, extractor: TimestampExtractor) {
+    init(partition: TopicPartition, source: any SourceRuntimeNode, extractor: TimestampExtractor) {
+        self.partition = partition
         self.source = source
         self.extractor = extractor
     }
@@ -27,8 +32,11 @@ struct RecordQueue {
         partitionTime = max(partitionTime, entry.timestamp)
     }
 
+    /// Takes the head out, recording its offset as consumed.
     mutating func popFirst() -> Entry? {
-        entries.popFirst()
+        guard let entry = entries.popFirst() else { return nil }
+        consumed = entry.record.offset
+        return entry
     }
 
     mutating func removeAll() {

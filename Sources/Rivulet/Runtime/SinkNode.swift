@@ -5,8 +5,9 @@ final class SinkNode<Key, Value>: RuntimeNode, RecordReceiver {
     let name: String
     private let topic: String
     private let task: TaskContext
-    private let keySerde: Serde<Key>
-    private let valueSerde: Serde<Value>
+    /// The serdes' functions (see ``Serde/serializer``).
+    private let serializeKey: @Sendable (Key) throws -> ByteBuffer?
+    private let serializeValue: @Sendable (Value) throws -> ByteBuffer?
     private let partitioner: StreamPartitioner<Key, Value>?
 
     init(
@@ -16,8 +17,8 @@ final class SinkNode<Key, Value>: RuntimeNode, RecordReceiver {
         self.name = name
         self.topic = topic
         self.task = task
-        self.keySerde = keySerde
-        self.valueSerde = valueSerde
+        self.serializeKey = keySerde.serializer
+        self.serializeValue = valueSerde.serializer
         self.partitioner = partitioner
     }
 
@@ -32,8 +33,8 @@ final class SinkNode<Key, Value>: RuntimeNode, RecordReceiver {
         let key: ByteBuffer?
         let value: ByteBuffer?
         do {
-            key = try keySerde.serialize(record.key)
-            value = try valueSerde.serialize(record.value)
+            key = try serializeKey(record.key)
+            value = try serializeValue(record.value)
         } catch {
             throw StreamsError.processing(node: name, underlying: error)
         }

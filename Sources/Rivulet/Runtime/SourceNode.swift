@@ -1,16 +1,19 @@
+import NIOCore
+
 /// Reads raw records into typed ones. A key or value that does not deserialize goes to the
 /// deserialization exception handler, which skips the record or fails the task.
 final class SourceNode<Key, Value>: SourceRuntimeNode, ForwardingNode {
     let name: String
     let context: ProcessorContext<Key, Value>
-    private let keySerde: Serde<Key>
-    private let valueSerde: Serde<Value>
+    /// The serdes' functions (see ``Serde/serializer``).
+    private let deserializeKey: @Sendable (ByteBuffer?) throws -> Key
+    private let deserializeValue: @Sendable (ByteBuffer?) throws -> Value
 
     init(name: String, task: TaskContext, keySerde: Serde<Key>, valueSerde: Serde<Value>) {
         self.name = name
         self.context = ProcessorContext(task: task, nodeName: name, connectedStores: [])
-        self.keySerde = keySerde
-        self.valueSerde = valueSerde
+        self.deserializeKey = keySerde.deserializer
+        self.deserializeValue = valueSerde.deserializer
     }
 
     func initialize() throws {}
@@ -20,8 +23,8 @@ final class SourceNode<Key, Value>: SourceRuntimeNode, ForwardingNode {
         let key: Key
         let value: Value
         do {
-            key = try keySerde.deserialize(raw.key)
-            value = try valueSerde.deserialize(raw.value)
+            key = try deserializeKey(raw.key)
+            value = try deserializeValue(raw.value)
         } catch {
             let failure = DeserializationExceptionHandler.Failure(sourceNode: name, record: raw, error: error)
             switch context.task.config.deserializationExceptionHandler.handle(failure) {

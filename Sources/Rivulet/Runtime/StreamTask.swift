@@ -21,9 +21,11 @@ public final class StreamTask {
     let context: TaskContext
     private let nodes: [any RuntimeNode]
     private let sources: [String: (node: any SourceRuntimeNode, extractor: TimestampExtractor)]
-    private var queues: [TopicPartition: RecordQueue] = [:]
-    /// The last offset processed (or skipped) per input partition.
-    private var consumed: [TopicPartition: Int64] = [:]
+    /// One queue per input partition that has had records, in an array (choosing the next
+    /// record scans a few elements instead of hashing partitions), found by partition through
+    /// `queueIndex` when records arrive.
+    private var queues: [RecordQueue] = []
+    private var queueIndex: [TopicPartition: Int] = [:]
     private let recordCache: RecordCache?
     private var state = State.restoring
     /// Whether anything happened since the last commit.
@@ -137,10 +139,16 @@ public final class StreamTask {
         guard let source = sources[partition.topic] else {
             throw StreamsError.unknownPartition(topic: partition.topic, partition: partition.partition)
         }
-        var queue = queues[partition] ?? RecordQueue(source: source.node, extractor: source.extractor)
-        defer { queues[partition] = queue }
+        let index: Int
+        if let existing = queueIndex[partition] {
+            index = existing
+        } else {
+            index = queues.count
+            queues.append(RecordQueue(partition: partition, source: source.node, extractor: source.extractor))
+            queueIndex[partition] = index
+        }
         for record in records {
-            let timestamp = source.extractor.extract(record, queue.partitionTime)
+            let timestamp = source.extractor.extract(record, queues[index].partitionTime)
             if timestamp < 0 {
                 switch source.extractor.onInvalid {
                 case .fail:
@@ -151,20 +159,20 @@ public final class StreamTask {
                         "offset": "\(record.offset)", "timestamp": "\(timestamp)",
                     ])
                     // Kept in the queue, marked, so its offset is committed only after those before it.
-                    queue.append(RecordQueue.Entry(record: record, timestamp: -1))
+                    queues[index].append(RecordQueue.Entry(record: record, timestamp: -1))
                     continue
                 }
             }
-            queue.append(RecordQueue.Entry(record: record, timestamp: timestamp))
+            queues[index].append(RecordQueue.Entry(record: record, timestamp: timestamp))
         }
     }
 
     /// How many records are buffered across the task's partitions.
-    public var bufferedRecordCount: Int { queues.values.reduce(0) { $0 + $1.count } }
+    public var bufferedRecordCount: Int { queues.reduce(0) { $0 + $1.count } }
 
     /// Whether a record waits on every input partition that has ever had one (processing then
     /// respects timestamp order across partitions; a runtime may also process when idle too long).
-    public var allPartitionsBuffered: Bool { queues.values.allSatisfy { !$0.isEmpty } }
+    public var allPartitionsBuffered: Bool { queues.allSatisfy { !$0.isEmpty } }
 
     // MARK: Processing
 
@@ -173,18 +181,17 @@ public final class StreamTask {
     @discardableResult
     public func process() throws -> Bool {
         guard state == .running else { throw StreamsError.illegalState("task \(id) is not running: initialize its processors first") }
-        var chosen: TopicPartition?
+        var chosen = -1
         var smallest = Int64.max
-        for (partition, queue) in queues {
-            guard let head = queue.headTimestamp else { continue }
-            if head < smallest || (head == smallest && chosen.map { partition < $0 } == true) {
+        for index in queues.indices {
+            guard let head = queues[index].headTimestamp else { continue }
+            if chosen < 0 || head < smallest || (head == smallest && queues[index].partition < queues[chosen].partition) {
                 smallest = head
-                chosen = partition
+                chosen = index
             }
         }
-        guard let partition = chosen, let source = queues[partition]?.source,
-              let entry = queues[partition]?.popFirst() else { return false }
-        consumed[partition] = entry.record.offset
+        guard chosen >= 0, let entry = queues[chosen].popFirst() else { return false }
+        let source = queues[chosen].source
         commitNeeded = true
         guard entry.timestamp >= 0 else { return true }
 
@@ -251,7 +258,11 @@ public final class StreamTask {
             rounds += 1
         }
         try context.collector.flush()
-        return consumed.mapValues { $0 + 1 }
+        var offsets: [TopicPartition: Int64] = [:]
+        for queue in queues {
+            if let consumed = queue.consumed { offsets[queue.partition] = consumed + 1 }
+        }
+        return offsets
     }
 
     /// Second commit phase, once the offsets are committed: checkpoints the changelog offsets of
@@ -279,7 +290,7 @@ public final class StreamTask {
             }
         }
         state = .closed
-        for partition in queues.keys { queues[partition]?.removeAll() }
+        for index in queues.indices { queues[index].removeAll() }
         defer { context.stores.removeAll() }
         try stateManager.close()
     }
@@ -298,7 +309,7 @@ public final class StreamTask {
             }
         }
         state = .closed
-        for partition in queues.keys { queues[partition]?.removeAll() }
+        for index in queues.indices { queues[index].removeAll() }
         do { try stateManager.close() } catch { context.logger.warning("closing stores of task \(id) failed: \(error)") }
         context.stores.removeAll()
     }

@@ -46,6 +46,30 @@ public struct Serde<T>: Sendable {
     /// Whether null bytes are a value of this serde (true for serdes of optional types).
     public var acceptsNull: Bool { nullValue != nil }
 
+    /// ``serialize(_:)`` as a closure. Hot paths of generic code keep these: calling a method of
+    /// `Serde<T>` from unspecialized code asks the runtime for `Serde<T>`'s type metadata (a
+    /// hash-table lookup) on every call, calling a closure does not.
+    var serializer: @Sendable (T) throws -> ByteBuffer? {
+        let writer = self.writer
+        return { value in
+            var buffer = ByteBuffer()
+            return try writer(value, &buffer) ? buffer : nil
+        }
+    }
+
+    /// ``deserialize(_:)-(ByteBuffer?)`` as a closure (see ``serializer``).
+    var deserializer: @Sendable (ByteBuffer?) throws -> T {
+        let reader = self.reader
+        let nullValue = self.nullValue
+        return { bytes in
+            guard let bytes else {
+                guard let nullValue else { throw SerdeError.unexpectedNull(type: "\(T.self)") }
+                return nullValue()
+            }
+            return try reader(bytes)
+        }
+    }
+
     /// The bytes of `value`, or `nil` when it stands for null.
     @inlinable
     public func serialize(_ value: T) throws -> ByteBuffer? {

@@ -20,6 +20,8 @@ public final class CachingKeyValueStore: KeyValueStore {
     public var isOpen: Bool { inner.isOpen }
 
     private var cache: RecordCache?
+    /// This store's namespace in `cache`.
+    private var namedCache: NamedCache?
     private var namespace = ""
     private var recordContextHolder: (any RecordContextHolder)?
     private var flushListener: FlushListener?
@@ -40,6 +42,7 @@ public final class CachingKeyValueStore: KeyValueStore {
             cache.register(namespace: namespace) { [unowned self] entries in
                 try self.writeDown(entries)
             }
+            namedCache = cache.namedCache(namespace)
         }
     }
 
@@ -54,19 +57,19 @@ public final class CachingKeyValueStore: KeyValueStore {
     }
 
     public func get(_ key: ByteBuffer) throws -> ByteBuffer? {
-        if let cache, let cached = cache.get(namespace: namespace, key: key) {
+        if let namedCache, let cached = namedCache.get(key) {
             return cached
         }
         return try inner.get(key)
     }
 
     public func put(_ key: ByteBuffer, _ value: ByteBuffer?) throws {
-        guard let cache else {
+        guard let cache, let namedCache else {
             try writeThrough(key, value)
             return
         }
         let context = recordContextHolder?.recordContext ?? .punctuation(at: -1)
-        try cache.put(namespace: namespace, key: key, value: value, context: context)
+        try cache.put(into: namedCache, key: key, value: value, context: context)
     }
 
     public func putIfAbsent(_ key: ByteBuffer, _ value: ByteBuffer?) throws -> ByteBuffer? {
@@ -108,6 +111,7 @@ public final class CachingKeyValueStore: KeyValueStore {
             try cache.flush(namespace: namespace)
             cache.unregister(namespace: namespace)
             self.cache = nil
+            namedCache = nil
         }
         try inner.close()
     }

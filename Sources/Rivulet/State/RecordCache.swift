@@ -54,6 +54,17 @@ public final class RecordCache {
     /// Caches a write as dirty, then evicts while over budget.
     public func put(namespace: String, key: ByteBuffer, value: ByteBuffer?, context: RecordContext) throws {
         guard let cache = namespaces[namespace] else { return }
+        try put(into: cache, key: key, value: value, context: context)
+    }
+
+    /// A registered namespace, for a store to hold on to (its reads and writes then skip the
+    /// lookup by name); `nil` when not registered.
+    func namedCache(_ namespace: String) -> NamedCache? {
+        namespaces[namespace]
+    }
+
+    /// ``put(namespace:key:value:context:)`` into a namespace obtained from ``namedCache(_:)``.
+    func put(into cache: NamedCache, key: ByteBuffer, value: ByteBuffer?, context: RecordContext) throws {
         currentBytes += cache.put(key: key, value: value, context: context)
         while currentBytes > maxBytes, !cache.isEmpty {
             currentBytes += try cache.evictLeastRecentlyUsed()
@@ -88,136 +99,239 @@ public final class RecordCache {
     }
 }
 
-/// One store's part of the record cache. Recency and dirtiness are kept as queues of
-/// (key, stamp) with stale pairs skipped when popped: each touch is O(1) and needs no linked
-/// list of nodes.
+/// One store's part of the record cache: a hash map from key to a slot, with two lists threaded
+/// through the slots by index, one in recency order (for eviction) and one in the order entries
+/// became dirty (for flushing). Every touch is O(1) and allocates nothing once the slot exists;
+/// range queries, which are rare next to gets and puts, sort the matching keys on demand.
+///
+/// All state lives in one struct that each operation mutates in a single access, so an operation
+/// pays one exclusivity check rather than one per field it touches.
 final class NamedCache {
-    private struct Entry {
-        var value: ByteBuffer?
-        var isDirty: Bool
-        var context: RecordContext
-        var accessStamp: UInt64
-        var dirtyStamp: UInt64
-
-        var size: Int { (value?.readableBytes ?? 0) + RecordCache.entryOverhead }
-    }
-
-    private var entries = SortedByteMap<Entry>()
-    private var recency = CircularBuffer<(key: ByteBuffer, stamp: UInt64)>()
-    private var dirtyOrder = CircularBuffer<(key: ByteBuffer, stamp: UInt64)>()
-    private var stamp: UInt64 = 0
-    private var dirtyCount = 0
+    private var storage = NamedCacheStorage()
     private let flushHandler: RecordCache.FlushHandler
-    private(set) var bytes = 0
 
     init(flushHandler: @escaping RecordCache.FlushHandler) {
         self.flushHandler = flushHandler
     }
 
-    var isEmpty: Bool { entries.isEmpty }
-    var count: Int { entries.count }
-    var hasDirtyEntries: Bool { dirtyCount > 0 }
+    var isEmpty: Bool { storage.index.isEmpty }
+    var count: Int { storage.index.count }
+    var hasDirtyEntries: Bool { storage.dirtyCount > 0 }
+    var bytes: Int { storage.bytes }
 
     func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        let touched = stamp &+ 1
-        guard let value = entries.modify(key, { entry -> ByteBuffer? in
-            entry.accessStamp = touched
-            return entry.value
-        }) else { return nil }
-        stamp = touched
-        recency.append((key, stamp))
-        compactQueuesIfNeeded()
-        return .some(value)
+        storage.get(key)
     }
 
     /// Returns the change in bytes.
     func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
-        stamp &+= 1
-        let key = key.compacted()
-        let entry = Entry(value: value?.compacted(), isDirty: true, context: context, accessStamp: stamp, dirtyStamp: stamp)
-        var delta = entry.size
-        if let old = entries.set(key, entry) {
-            delta -= old.size
-            if old.isDirty { dirtyCount -= 1 }
-        } else {
-            delta += key.readableBytes
-        }
-        dirtyCount += 1
-        recency.append((key, stamp))
-        dirtyOrder.append((key, stamp))
-        bytes += delta
-        compactQueuesIfNeeded()
-        return delta
+        storage.put(key: key, value: value, context: context)
     }
 
     /// Evicts the least recently used entry, flushing all dirty entries first if it is dirty.
     /// Returns the change in bytes.
     func evictLeastRecentlyUsed() throws -> Int {
+        guard let (key, isDirty) = storage.leastRecentlyUsed() else { return 0 }
         var delta = 0
-        while let (key, stamp) = recency.popFirst() {
-            guard let entry = entries[key], entry.accessStamp == stamp else { continue }
-            if entry.isDirty { delta += try flush() }
-            if let removed = entries.remove(key) {
-                let size = removed.size + key.readableBytes
-                bytes -= size
-                delta -= size
-            }
-            return delta
-        }
+        if isDirty { delta += try flush() }
+        delta += storage.remove(key)
         return delta
     }
 
     /// Hands every dirty entry to the flush handler in the order they became dirty, marks them
     /// clean and drops clean deletes. Returns the change in bytes.
     func flush() throws -> Int {
-        guard dirtyCount > 0 else { return 0 }
-        var batch: [RecordCache.DirtyEntry] = []
-        batch.reserveCapacity(dirtyCount)
-        var delta = 0
-        while let (key, stamp) = dirtyOrder.popFirst() {
-            guard var entry = entries[key], entry.isDirty, entry.dirtyStamp == stamp else { continue }
-            batch.append(RecordCache.DirtyEntry(key: key, value: entry.value, context: entry.context))
-            if entry.value == nil {
-                // A delete that reached the store below has nothing left to cache.
-                entries.remove(key)
-                let size = entry.size + key.readableBytes
-                bytes -= size
-                delta -= size
-            } else {
-                entry.isDirty = false
-                entries.set(key, entry)
-            }
-        }
-        dirtyCount = 0
+        guard storage.dirtyCount > 0 else { return 0 }
         // Entries are clean before the handler runs: it may write to other caches, which may
         // evict from this one, and must not see these entries as dirty again.
+        let (batch, delta) = storage.takeDirty()
         try flushHandler(batch)
         return delta
     }
 
     func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
-        entries.entries(from: from, to: to).map { ($0.key, $0.value.value) }
+        storage.range(from: from, to: to)
+    }
+}
+
+/// The state of a ``NamedCache``; see there.
+private struct NamedCacheStorage {
+    private static let none = -1
+
+    struct Slot {
+        var key: ByteBuffer
+        var value: ByteBuffer?
+        var context: RecordContext
+        var isDirty: Bool
+        /// Neighbours in recency order (older, newer) and in dirty order (previous, next).
+        var older: Int
+        var newer: Int
+        var dirtyPrevious: Int
+        var dirtyNext: Int
+
+        var size: Int { (value?.readableBytes ?? 0) + RecordCache.entryOverhead }
     }
 
-    /// Rebuilds the queues from live entries when stale pairs dominate them. The slack (four
-    /// times the live entries, plus 1024) keeps the rebuild, a sort of the live entries, rare
-    /// next to the touches that fill the queues, while bounding their memory.
-    private func compactQueuesIfNeeded() {
-        let limit = 4 * entries.count + 1024
-        if recency.count > limit {
-            recency = Self.queue(entries.entries(from: nil, to: nil).map { ($0.value.accessStamp, $0.key) })
-        }
-        if dirtyOrder.count > limit {
-            dirtyOrder = Self.queue(entries.entries(from: nil, to: nil).compactMap { $0.value.isDirty ? ($0.value.dirtyStamp, $0.key) : nil })
-        }
+    private(set) var index: [ByteBuffer: Int] = [:]
+    private var slots: [Slot] = []
+    private var freeSlots: [Int] = []
+    /// Least and most recently used.
+    private var oldest = none
+    private var newest = none
+    /// First and last to become dirty.
+    private var firstDirty = none
+    private var lastDirty = none
+    private(set) var dirtyCount = 0
+    private(set) var bytes = 0
+
+    mutating func get(_ key: ByteBuffer) -> ByteBuffer?? {
+        guard let slot = index[key] else { return nil }
+        touch(slot)
+        return .some(slots[slot].value)
     }
 
-    /// A queue of (key, stamp) in stamp order.
-    private static func queue(_ pairs: [(UInt64, ByteBuffer)]) -> CircularBuffer<(key: ByteBuffer, stamp: UInt64)> {
-        var pairs = pairs
-        pairs.sort { $0.0 < $1.0 }
-        var queue = CircularBuffer<(key: ByteBuffer, stamp: UInt64)>(initialCapacity: max(16, pairs.count * 2))
-        for (stamp, key) in pairs { queue.append((key: key, stamp: stamp)) }
-        return queue
+    mutating func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
+        let value = value?.compacted()
+        if let slot = index[key] {
+            var delta = -slots[slot].size
+            if slots[slot].isDirty {
+                unlinkDirty(slot)
+                dirtyCount -= 1
+            }
+            slots[slot].value = value
+            slots[slot].context = context
+            slots[slot].isDirty = true
+            delta += slots[slot].size
+            appendDirty(slot)
+            dirtyCount += 1
+            touch(slot)
+            bytes += delta
+            return delta
+        }
+        let key = key.compacted()
+        let fresh = Slot(
+            key: key, value: value, context: context, isDirty: true,
+            older: Self.none, newer: Self.none, dirtyPrevious: Self.none, dirtyNext: Self.none
+        )
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[slot] = fresh
+        } else {
+            slot = slots.count
+            slots.append(fresh)
+        }
+        index[key] = slot
+        appendRecent(slot)
+        appendDirty(slot)
+        dirtyCount += 1
+        let delta = fresh.size + key.readableBytes
+        bytes += delta
+        return delta
+    }
+
+    /// The least recently used key and whether it is dirty.
+    func leastRecentlyUsed() -> (key: ByteBuffer, isDirty: Bool)? {
+        guard oldest != Self.none else { return nil }
+        return (slots[oldest].key, slots[oldest].isDirty)
+    }
+
+    /// Drops `key` if cached; returns the change in bytes.
+    mutating func remove(_ key: ByteBuffer) -> Int {
+        guard let slot = index.removeValue(forKey: key) else { return 0 }
+        return -release(slot)
+    }
+
+    /// The dirty entries in the order they became dirty, now clean (deletes dropped), and the
+    /// change in bytes.
+    mutating func takeDirty() -> ([RecordCache.DirtyEntry], Int) {
+        var batch: [RecordCache.DirtyEntry] = []
+        batch.reserveCapacity(dirtyCount)
+        var delta = 0
+        var slot = firstDirty
+        while slot != Self.none {
+            let next = slots[slot].dirtyNext
+            batch.append(RecordCache.DirtyEntry(key: slots[slot].key, value: slots[slot].value, context: slots[slot].context))
+            slots[slot].isDirty = false
+            slots[slot].dirtyPrevious = Self.none
+            slots[slot].dirtyNext = Self.none
+            if slots[slot].value == nil {
+                // A delete that reached the store below has nothing left to cache.
+                index.removeValue(forKey: slots[slot].key)
+                delta -= release(slot)
+            }
+            slot = next
+        }
+        firstDirty = Self.none
+        lastDirty = Self.none
+        dirtyCount = 0
+        return (batch, delta)
+    }
+
+    func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
+        var result: [(key: ByteBuffer, value: ByteBuffer?)] = []
+        for (key, slot) in index {
+            if let from, ByteOrder.compare(key, from) < 0 { continue }
+            if let to, ByteOrder.compare(key, to) > 0 { continue }
+            result.append((key, slots[slot].value))
+        }
+        result.sort { ByteOrder.compare($0.key, $1.key) < 0 }
+        return result
+    }
+
+    /// Unlinks a slot already removed from the index and frees it; returns the bytes it held.
+    private mutating func release(_ slot: Int) -> Int {
+        let size = slots[slot].size + slots[slot].key.readableBytes
+        unlinkRecent(slot)
+        if slots[slot].isDirty {
+            unlinkDirty(slot)
+            dirtyCount -= 1
+        }
+        // Let go of the key, value and headers now rather than when the slot is reused.
+        slots[slot].key = ByteBuffer()
+        slots[slot].value = nil
+        slots[slot].context = .punctuation(at: -1)
+        slots[slot].isDirty = false
+        freeSlots.append(slot)
+        bytes -= size
+        return size
+    }
+
+    private mutating func touch(_ slot: Int) {
+        guard newest != slot else { return }
+        unlinkRecent(slot)
+        appendRecent(slot)
+    }
+
+    private mutating func appendRecent(_ slot: Int) {
+        slots[slot].older = newest
+        slots[slot].newer = Self.none
+        if newest != Self.none { slots[newest].newer = slot } else { oldest = slot }
+        newest = slot
+    }
+
+    private mutating func unlinkRecent(_ slot: Int) {
+        let older = slots[slot].older
+        let newer = slots[slot].newer
+        if older != Self.none { slots[older].newer = newer } else { oldest = newer }
+        if newer != Self.none { slots[newer].older = older } else { newest = older }
+        slots[slot].older = Self.none
+        slots[slot].newer = Self.none
+    }
+
+    private mutating func appendDirty(_ slot: Int) {
+        slots[slot].dirtyPrevious = lastDirty
+        slots[slot].dirtyNext = Self.none
+        if lastDirty != Self.none { slots[lastDirty].dirtyNext = slot } else { firstDirty = slot }
+        lastDirty = slot
+    }
+
+    private mutating func unlinkDirty(_ slot: Int) {
+        let previous = slots[slot].dirtyPrevious
+        let next = slots[slot].dirtyNext
+        if previous != Self.none { slots[previous].dirtyNext = next } else { firstDirty = next }
+        if next != Self.none { slots[next].dirtyPrevious = previous } else { lastDirty = previous }
+        slots[slot].dirtyPrevious = Self.none
+        slots[slot].dirtyNext = Self.none
     }
 }

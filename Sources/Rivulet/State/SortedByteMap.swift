@@ -1,7 +1,7 @@
 import NIOCore
 
-/// An ordered map from byte keys (in ``ByteOrder``) to values: the in-memory store and the
-/// record cache keep their entries in one.
+/// An ordered map from byte keys (in ``ByteOrder``) to values: the in-memory store keeps its
+/// entries in one (the record cache hashes its keys and sorts only for range queries).
 ///
 /// It is a list of sorted chunks of at most `chunkCapacity` entries: lookups are two binary
 /// searches, an insert moves at most one chunk's elements, and scans walk contiguous arrays.

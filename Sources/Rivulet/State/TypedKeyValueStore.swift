@@ -15,11 +15,20 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     private var recordContextHolder: (any RecordContextHolder)?
     /// Reused for the keys of lookups, which the store below does not keep.
     private var keyScratch = ByteBuffer()
+    /// The serdes' functions for the per-record paths (see ``Serde/serializer``).
+    private let writeKey: Serde<Key>.Writer
+    private let writeValue: Serde<Value>.Writer
+    private let serializeValue: @Sendable (Value) throws -> ByteBuffer?
+    private let deserializeValue: @Sendable (ByteBuffer?) throws -> Value
 
     public init(bytes: any KeyValueStore, keySerde: Serde<Key>, valueSerde: Serde<Value>, timestamped: Bool) {
         self.bytes = bytes
         self.keySerde = keySerde
         self.valueSerde = valueSerde
+        self.writeKey = keySerde.writer
+        self.writeValue = valueSerde.writer
+        self.serializeValue = valueSerde.serializer
+        self.deserializeValue = valueSerde.deserializer
         self.isTimestamped = timestamped
     }
 
@@ -47,8 +56,25 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
     /// record being processed.
+    /// `key` in bytes, for a read and a write of the same key (an aggregation's) to share one
+    /// serialization through ``getWithTimestamp(keyBytes:)`` and ``put(keyBytes:_:timestamp:)``.
+    func keyBytes(_ key: Key) throws -> ByteBuffer {
+        try lookupKey(key)
+    }
+
+    func getWithTimestamp(keyBytes: ByteBuffer) throws -> ValueAndTimestamp<Value>? {
+        guard let raw = try bytes.get(keyBytes) else { return nil }
+        return try decode(raw)
+    }
+
+    func put(keyBytes: ByteBuffer, _ value: Value?, timestamp: Int64?) throws {
+        try bytes.put(keyBytes, encode(value, timestamp: timestamp))
+    }
+
     public func put(_ key: Key, _ value: Value?, timestamp: Int64? = nil) throws {
-        try bytes.put(storedKey(key), encode(value, timestamp: timestamp))
+        // The scratch key: a layer below that keeps it (a new cache entry, a pending changelog
+        // record) shares its storage, and the next write to the scratch copies first.
+        try bytes.put(lookupKey(key), encode(value, timestamp: timestamp))
     }
 
     /// Writes only when the key is absent; returns the value that was there.
@@ -108,10 +134,11 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     // MARK: Bytes
 
-    /// The key in bytes for a lookup (a scratch buffer: the store below does not keep it).
+    /// The key in bytes, in a scratch buffer reused from call to call: no allocation when the
+    /// store below does not keep it, and copy-on-write when it does.
     private func lookupKey(_ key: Key) throws -> ByteBuffer {
         keyScratch.clear()
-        guard try keySerde.serialize(key, into: &keyScratch) else { throw StateStoreError.nullKey(store: name) }
+        guard try writeKey(key, &keyScratch) else { throw StateStoreError.nullKey(store: name) }
         return keyScratch
     }
 
@@ -123,19 +150,19 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
         guard let value else { return nil }
-        guard isTimestamped else { return try valueSerde.serialize(value) }
+        guard isTimestamped else { return try serializeValue(value) }
         // The timestamp first, then the value straight after it: one buffer, no copy.
         var buffer = ByteBuffer()
         buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
-        return try valueSerde.serialize(value, into: &buffer) ? buffer : nil
+        return try writeValue(value, &buffer) ? buffer : nil
     }
 
     func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {
-        guard isTimestamped else { return ValueAndTimestamp(try valueSerde.deserialize(raw), timestamp: -1) }
+        guard isTimestamped else { return ValueAndTimestamp(try deserializeValue(raw), timestamp: -1) }
         guard let (value, timestamp) = TimestampedBytes.unpack(raw) else {
             throw SerdeError.invalidEncoding(type: "timestamped value of store \(name)", reason: "\(raw.readableBytes) bytes")
         }
-        return ValueAndTimestamp(try valueSerde.deserialize(value), timestamp: timestamp)
+        return ValueAndTimestamp(try deserializeValue(value), timestamp: timestamp)
     }
 }
 

@@ -3,8 +3,10 @@ import NIOCore
 /// A value with the timestamp of the record that last wrote it: what a table's store keeps, so
 /// that joins and aggregates can stamp their results with the right time.
 public struct ValueAndTimestamp<Value> {
-    public var value: Value
+    // The timestamp first: its offset does not depend on the value type, so generic code reads
+    // it without asking the runtime for the type's layout.
     public var timestamp: Int64
+    public var value: Value
 
     public init(_ value: Value, timestamp: Int64) {
         self.value = value

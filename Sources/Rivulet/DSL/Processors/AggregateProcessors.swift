@@ -32,10 +32,11 @@ final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
             context.task.logger.debug("aggregation skipping record with null key or value", metadata: ["node": "\(context.nodeName)"])
             return
         }
-        let old = try store.getWithTimestamp(record.key)
+        let key = try store.keyBytes(record.key)
+        let old = try store.getWithTimestamp(keyBytes: key)
         let aggregate = try step(record.key, record.value, old?.value)
         let timestamp = max(record.timestamp, old?.timestamp ?? Int64.min)
-        try store.put(record.key, aggregate, timestamp: timestamp)
+        try store.put(keyBytes: key, aggregate, timestamp: timestamp)
         try forwarder.maybeForward(StreamRecord(
             key: record.key, value: Change(newValue: aggregate, oldValue: old?.value),
             timestamp: timestamp, headers: record.headers
@@ -121,7 +122,8 @@ final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
 
     func process(_ record: StreamRecord<Key, Change<Value>>) throws {
         if nullKey.isNull(record.key) { return }
-        let old = try store.getWithTimestamp(record.key)
+        let key = try store.keyBytes(record.key)
+        let old = try store.getWithTimestamp(keyBytes: key)
         var aggregate = old?.value
         if let oldValue = record.value.oldValue {
             aggregate = try subtract(record.key, oldValue, aggregate)
@@ -130,7 +132,7 @@ final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
             aggregate = try add(record.key, newValue, aggregate)
         }
         let timestamp = max(record.timestamp, old?.timestamp ?? Int64.min)
-        try store.put(record.key, aggregate, timestamp: timestamp)
+        try store.put(keyBytes: key, aggregate, timestamp: timestamp)
         try forwarder.maybeForward(StreamRecord(
             key: record.key, value: Change(newValue: aggregate, oldValue: old?.value),
             timestamp: timestamp, headers: record.headers

@@ -9,8 +9,10 @@ struct TableForwarder<Key, Value> {
         self.cached = store.setTableFlushListener { [context] record in try context.forward(record) }
     }
 
-    /// Forwards unless the cache will.
-    func maybeForward(_ record: StreamRecord<Key, Change<Value>>) throws {
-        if !cached { try context.forward(record) }
+    /// Forwards unless the cache will. The record is built only when it is forwarded: with a
+    /// cache, the per-record path builds no record and no change.
+    @inline(__always)
+    func maybeForward(_ record: @autoclosure () throws -> StreamRecord<Key, Change<Value>>) throws {
+        if !cached { try context.forward(record()) }
     }
 }

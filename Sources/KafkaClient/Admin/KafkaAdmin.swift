@@ -64,8 +64,12 @@ public struct GroupDescription: Sendable {
         public var groupInstanceId: String?
         public var clientId: String
         public var clientHost: String
-        /// The partitions assigned to the member, when the group uses the consumer protocol.
-        public var assignment: [TopicPartition]
+        /// The partitions assigned to the member, decoded with the consumer protocol; or why
+        /// they could not be (another protocol type, malformed bytes). A member with no
+        /// assignment bytes (none given yet, or given nothing) has an empty list.
+        public var assignment: Result<[TopicPartition], MemberAssignmentError>
+        /// The assignment bytes exactly as the coordinator holds them.
+        public var rawAssignment: [UInt8]
     }
 
     public var groupId: String
@@ -259,15 +263,25 @@ public struct KafkaAdmin: Sendable {
         return GroupDescription(
             groupId: group.groupId, state: group.groupState, protocolType: group.protocolType, protocolName: group.protocolData,
             members: group.members.map { member in
-                var assignment: [TopicPartition] = []
-                // The assignment bytes start with the consumer protocol's version, which the codec reads first.
-                if group.protocolType == "consumer", member.memberAssignment.readableBytes > 0,
-                   let decoded = try? ConsumerProtocolCodec.decodeAssignment(member.memberAssignment) {
-                    assignment = decoded.assignedPartitions.flatMap { t in t.partitions.map { TopicPartition(t.topic, $0) } }.sorted()
-                }
-                return GroupDescription.Member(memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
-                                               clientHost: member.clientHost, assignment: assignment)
+                GroupDescription.Member(memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
+                                        clientHost: member.clientHost,
+                                        assignment: Self.decodeAssignment(member.memberAssignment, protocolType: group.protocolType),
+                                        rawAssignment: Array(member.memberAssignment.readableBytesView))
             })
+    }
+
+    /// A member's partitions from its assignment bytes, which start with the consumer protocol's version.
+    static func decodeAssignment(_ bytes: ByteBuffer, protocolType: String) -> Result<[TopicPartition], MemberAssignmentError> {
+        guard bytes.readableBytes > 0 else { return .success([]) }
+        guard protocolType == "consumer" else { return .failure(.notConsumerProtocol(protocolType: protocolType)) }
+        do {
+            let decoded = try ConsumerProtocolCodec.decodeAssignment(bytes)
+            return .success(decoded.assignedPartitions.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } }.sorted())
+        } catch let error as KafkaProtocolError {
+            return .failure(.malformed(error))
+        } catch {
+            return .failure(.malformed(.invalidRecord("consumer protocol assignment: \(error)")))
+        }
     }
 
     /// A group's committed offsets (OffsetFetch), for all partitions it has committed.

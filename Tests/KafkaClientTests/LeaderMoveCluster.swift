@@ -1,0 +1,255 @@
+import KafkaProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Which node leads the partitions of a two-node cluster, and everything the nodes were asked.
+///
+/// The dev broker has one node. `LeaderMoveCluster` makes two out of it: each `ClusterNodeFront`
+/// is a real listener with a node id of its own that passes requests through to the same dev
+/// broker (so both nodes serve the same log, as replicas in sync would), answers Metadata with
+/// the two-node view below, and refuses Produce and Fetch while it is not the leader, with the
+/// error a broker that lost leadership returns.
+final class LeaderSchedule: Sendable {
+    enum Outcome: Equatable, Sendable {
+        case forwarded
+        case refused(KafkaErrorCode)
+        /// A Metadata answer, with the leader it named.
+        case metadata(leader: Int32)
+    }
+
+    struct Event: Sendable {
+        var node: Int32
+        var clientId: String
+        var apiKey: KafkaApiKey
+        var outcome: Outcome
+        /// How many leader moves had happened when the request arrived.
+        var moves: Int
+    }
+
+    private struct State {
+        var ports: [Int32: Int] = [:]
+        var leader: Int32
+        var leaderEpoch: Int32 = 0
+        var refusal = KafkaErrorCode.notLeaderOrFollower
+        var moves = 0
+        var events: [Event] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(leader: Int32) {
+        state = Mutex(State(leader: leader))
+    }
+
+    /// Makes `node` the leader from now on; the old leader refuses Produce and Fetch with `refusal`.
+    func moveLeader(to node: Int32, refusingWith refusal: KafkaErrorCode) {
+        state.withLock { state in
+            state.leader = node
+            state.leaderEpoch += 1
+            state.refusal = refusal
+            state.moves += 1
+        }
+    }
+
+    var events: [Event] { state.withLock { $0.events } }
+
+    fileprivate func register(node: Int32, port: Int) {
+        state.withLock { $0.ports[node] = port }
+    }
+
+    /// The refusal for a Produce or Fetch arriving at `node` now, or nil when it leads.
+    fileprivate func refusal(at node: Int32) -> KafkaErrorCode? {
+        state.withLock { $0.leader == node ? nil : $0.refusal }
+    }
+
+    fileprivate func record(node: Int32, clientId: String, apiKey: KafkaApiKey, outcome: Outcome) {
+        state.withLock { $0.events.append(Event(node: node, clientId: clientId, apiKey: apiKey, outcome: outcome, moves: $0.moves)) }
+    }
+
+    /// The backend's metadata as the two-node cluster reports it.
+    fileprivate func rewrite(_ response: inout MetadataResponse) -> Int32 {
+        state.withLock { state in
+            response.brokers = state.ports.keys.sorted().map {
+                MetadataResponse.MetadataResponseBroker(nodeId: $0, host: "127.0.0.1", port: Int32(state.ports[$0]!), rack: nil)
+            }
+            response.controllerId = state.ports.keys.min() ?? -1
+            let nodes = state.ports.keys.sorted()
+            for topic in response.topics.indices {
+                for partition in response.topics[topic].partitions.indices {
+                    response.topics[topic].partitions[partition].leaderId = state.leader
+                    response.topics[topic].partitions[partition].leaderEpoch = state.leaderEpoch
+                    response.topics[topic].partitions[partition].replicaNodes = nodes
+                    response.topics[topic].partitions[partition].isrNodes = nodes
+                }
+            }
+            return state.leader
+        }
+    }
+}
+
+/// One node of the two-node cluster: a listener on a free loopback port in front of the dev broker.
+final class ClusterNodeFront: Sendable {
+    let nodeId: Int32
+    let port: Int
+    private let backendPort: Int
+    private let schedule: LeaderSchedule
+    private let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    private let connections = Mutex<[any Channel]>([])
+
+    private init(nodeId: Int32, backendPort: Int, schedule: LeaderSchedule,
+                 server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) {
+        self.nodeId = nodeId
+        self.backendPort = backendPort
+        self.schedule = schedule
+        self.server = server
+        self.port = server.channel.localAddress!.port!
+    }
+
+    static func start(nodeId: Int32, backendPort: Int, schedule: LeaderSchedule) async throws -> ClusterNodeFront {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0) { channel in
+                channel.eventLoop.makeCompletedFuture { try framedChannel(channel) }
+            }
+        let front = ClusterNodeFront(nodeId: nodeId, backendPort: backendPort, schedule: schedule, server: server)
+        schedule.register(node: nodeId, port: front.port)
+        Task { await front.acceptConnections() }
+        return front
+    }
+
+    /// Closes the listener and every connection through it.
+    func shutdown() async {
+        try? await server.channel.close()
+        for channel in connections.withLock({ $0 }) { try? await channel.close() }
+    }
+
+    private static func framedChannel(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
+        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+    }
+
+    private func acceptConnections() async {
+        await withDiscardingTaskGroup { group in
+            try? await server.executeThenClose { inbound in
+                for try await client in inbound {
+                    connections.withLock { $0.append(client.channel) }
+                    group.addTask { try? await self.serve(client) }
+                }
+            }
+        }
+    }
+
+    /// Serves one client connection in order, over a backend connection of its own.
+    private func serve(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+        let backend = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: backendPort) { channel in
+                channel.eventLoop.makeCompletedFuture { try Self.framedChannel(channel) }
+            }
+        connections.withLock { $0.append(backend.channel) }
+        try await backend.executeThenClose { backendInbound, backendOutbound in
+            var backendFrames = backendInbound.makeAsyncIterator()
+            try await client.executeThenClose { inbound, outbound in
+                for try await frame in inbound {
+                    let reply = try await answer(frame) { request in
+                        try await backendOutbound.write(Self.framed(request))
+                        guard let response = try await backendFrames.next() else { throw ChannelError.eof }
+                        return response
+                    }
+                    try await outbound.write(reply)
+                }
+            }
+        }
+    }
+
+    /// The response frame (size prefix included) to one request frame.
+    private func answer(_ frame: ByteBuffer, forward: (ByteBuffer) async throws -> ByteBuffer) async throws -> ByteBuffer {
+        let apiKey = KafkaApiKey(rawValue: frame.getInteger(at: frame.readerIndex, as: Int16.self)!)
+        let version = frame.getInteger(at: frame.readerIndex + 2, as: Int16.self)!
+        switch apiKey {
+        case .metadata:
+            var request = frame
+            let header = try RequestHeader.decode(from: &request, version: MetadataRequest.requestHeaderVersion(for: version))
+            var body = try await forward(frame)
+            let responseHeader = try ResponseHeader.decode(from: &body, version: MetadataRequest.responseHeaderVersion(for: version))
+            var response = try MetadataResponse.decode(from: &body, version: version)
+            let leader = schedule.rewrite(&response)
+            schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .metadata(leader: leader))
+            return try Self.encode(response, MetadataRequest.self, header: responseHeader, version: version)
+        case .produce, .fetch:
+            var request = frame
+            let headerVersion = apiKey == .produce ? ProduceRequest.requestHeaderVersion(for: version) : FetchRequest.requestHeaderVersion(for: version)
+            let header = try RequestHeader.decode(from: &request, version: headerVersion)
+            guard let refusal = schedule.refusal(at: nodeId) else {
+                schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .forwarded)
+                return Self.framed(try await forward(frame))
+            }
+            schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .refused(refusal))
+            let responseHeader = ResponseHeader(correlationId: header.correlationId)
+            if apiKey == .produce {
+                let produce = try ProduceRequest.decode(from: &request, version: version)
+                return try Self.encode(Self.refused(produce, refusal), ProduceRequest.self, header: responseHeader, version: version)
+            }
+            let fetch = try FetchRequest.decode(from: &request, version: version)
+            return try Self.encode(Self.refused(fetch, refusal), FetchRequest.self, header: responseHeader, version: version)
+        default:
+            return Self.framed(try await forward(frame))
+        }
+    }
+
+    private static func refused(_ request: ProduceRequest, _ code: KafkaErrorCode) -> ProduceResponse {
+        var response = ProduceResponse()
+        response.responses = request.topicData.map { topic in
+            var answer = ProduceResponse.TopicProduceResponse()
+            answer.name = topic.name
+            answer.partitionResponses = topic.partitionData.map { partition in
+                var entry = ProduceResponse.PartitionProduceResponse()
+                entry.index = partition.index
+                entry.errorCode = code.rawValue
+                entry.baseOffset = -1
+                entry.logAppendTimeMs = -1
+                entry.logStartOffset = -1
+                return entry
+            }
+            return answer
+        }
+        return response
+    }
+
+    private static func refused(_ request: FetchRequest, _ code: KafkaErrorCode) -> FetchResponse {
+        var response = FetchResponse()
+        response.responses = request.topics.map { topic in
+            var answer = FetchResponse.FetchableTopicResponse()
+            answer.topic = topic.topic
+            answer.topicId = topic.topicId
+            answer.partitions = topic.partitions.map { partition in
+                var entry = FetchResponse.PartitionData()
+                entry.partitionIndex = partition.partition
+                entry.errorCode = code.rawValue
+                entry.highWatermark = -1
+                entry.lastStableOffset = -1
+                entry.logStartOffset = -1
+                return entry
+            }
+            return answer
+        }
+        return response
+    }
+
+    private static func encode<R: KafkaRequestMessage>(_ response: R.Response, _: R.Type, header: ResponseHeader, version: Int16) throws -> ByteBuffer {
+        var out = ByteBuffer()
+        let sizeIndex = out.startKafkaFrame()
+        try header.encode(into: &out, version: R.responseHeaderVersion(for: version))
+        try KafkaEncoding.withFieldsDroppedForOlderVersions { try response.encode(into: &out, version: version) }
+        out.finishKafkaFrame(sizeAt: sizeIndex)
+        return out
+    }
+
+    private static func framed(_ body: ByteBuffer) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(body.readableBytes + 4)
+        out.writeInteger(Int32(body.readableBytes))
+        out.writeImmutableBuffer(body)
+        return out
+    }
+}

@@ -8,7 +8,7 @@ import Synchronization
 /// The dev broker has one node. `LeaderMoveCluster` makes two out of it: each `ClusterNodeFront`
 /// is a real listener with a node id of its own that passes requests through to the same dev
 /// broker (so both nodes serve the same log, as replicas in sync would), answers Metadata with
-/// the two-node view below, and refuses Produce and Fetch while it is not the leader, with the
+/// the two-node view below, and refuses Produce, Fetch and ListOffsets while it is not the leader, with the
 /// error a broker that lost leadership returns.
 final class LeaderSchedule: Sendable {
     enum Outcome: Equatable, Sendable {
@@ -42,7 +42,7 @@ final class LeaderSchedule: Sendable {
         state = Mutex(State(leader: leader))
     }
 
-    /// Makes `node` the leader from now on; the old leader refuses Produce and Fetch with `refusal`.
+    /// Makes `node` the leader from now on; the old leader refuses Produce, Fetch and ListOffsets with `refusal`.
     func moveLeader(to node: Int32, refusingWith refusal: KafkaErrorCode) {
         state.withLock { state in
             state.leader = node
@@ -58,7 +58,7 @@ final class LeaderSchedule: Sendable {
         state.withLock { $0.ports[node] = port }
     }
 
-    /// The refusal for a Produce or Fetch arriving at `node` now, or nil when it leads.
+    /// The refusal for a Produce, Fetch or ListOffsets arriving at `node` now, or nil when it leads.
     fileprivate func refusal(at node: Int32) -> KafkaErrorCode? {
         state.withLock { $0.leader == node ? nil : $0.refusal }
     }
@@ -176,9 +176,14 @@ final class ClusterNodeFront: Sendable {
             let leader = schedule.rewrite(&response)
             schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .metadata(leader: leader))
             return try Self.encode(response, MetadataRequest.self, header: responseHeader, version: version)
-        case .produce, .fetch:
+        case .produce, .fetch, .listOffsets:
             var request = frame
-            let headerVersion = apiKey == .produce ? ProduceRequest.requestHeaderVersion(for: version) : FetchRequest.requestHeaderVersion(for: version)
+            let headerVersion: Int16
+            switch apiKey {
+            case .produce: headerVersion = ProduceRequest.requestHeaderVersion(for: version)
+            case .fetch: headerVersion = FetchRequest.requestHeaderVersion(for: version)
+            default: headerVersion = ListOffsetsRequest.requestHeaderVersion(for: version)
+            }
             let header = try RequestHeader.decode(from: &request, version: headerVersion)
             guard let refusal = schedule.refusal(at: nodeId) else {
                 schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .forwarded)
@@ -190,8 +195,12 @@ final class ClusterNodeFront: Sendable {
                 let produce = try ProduceRequest.decode(from: &request, version: version)
                 return try Self.encode(Self.refused(produce, refusal), ProduceRequest.self, header: responseHeader, version: version)
             }
-            let fetch = try FetchRequest.decode(from: &request, version: version)
-            return try Self.encode(Self.refused(fetch, refusal), FetchRequest.self, header: responseHeader, version: version)
+            if apiKey == .fetch {
+                let fetch = try FetchRequest.decode(from: &request, version: version)
+                return try Self.encode(Self.refused(fetch, refusal), FetchRequest.self, header: responseHeader, version: version)
+            }
+            let listOffsets = try ListOffsetsRequest.decode(from: &request, version: version)
+            return try Self.encode(Self.refused(listOffsets, refusal), ListOffsetsRequest.self, header: responseHeader, version: version)
         default:
             return Self.framed(try await forward(frame))
         }
@@ -229,6 +238,24 @@ final class ClusterNodeFront: Sendable {
                 entry.highWatermark = -1
                 entry.lastStableOffset = -1
                 entry.logStartOffset = -1
+                return entry
+            }
+            return answer
+        }
+        return response
+    }
+
+    private static func refused(_ request: ListOffsetsRequest, _ code: KafkaErrorCode) -> ListOffsetsResponse {
+        var response = ListOffsetsResponse()
+        response.topics = request.topics.map { topic in
+            var answer = ListOffsetsResponse.ListOffsetsTopicResponse()
+            answer.name = topic.name
+            answer.partitions = topic.partitions.map { partition in
+                var entry = ListOffsetsResponse.ListOffsetsPartitionResponse()
+                entry.partitionIndex = partition.partitionIndex
+                entry.errorCode = code.rawValue
+                entry.timestamp = -1
+                entry.offset = -1
                 return entry
             }
             return answer

@@ -7,9 +7,9 @@ import Testing
 
 /// A partition's leader moves from node 1 to node 2 of a two-node cluster (two `ClusterNodeFront`s
 /// over one dev broker, see `LeaderSchedule`), and the old leader refuses Produce and Fetch with
-/// each of the errors that mean "the leader moved". The producer and the consumer are expected to
-/// refresh metadata and carry on at the new leader: every record acknowledged once, in order, and
-/// read back in order.
+/// each of the errors that mean "the leader moved". The producer, the consumer and admin's
+/// ListOffsets are expected to refresh metadata and carry on at the new leader: every record
+/// acknowledged once, in order, and read back in order.
 @Suite struct LeaderMoveTests {
     @Test(arguments: [KafkaErrorCode.notLeaderOrFollower, .fencedLeaderEpoch, .unknownLeaderEpoch,
                       .leaderNotAvailable, .unknownTopicOrPartition])
@@ -39,6 +39,13 @@ import Testing
         }
         var consumed = try await pollRecords(consumer, count: 20)
         #expect(consumed.count == 20)
+        var adminConfiguration = try ClientConfiguration(bootstrap: bootstrap)
+        adminConfiguration.clientId = "moving-admin"
+        adminConfiguration.retryBackoff = .milliseconds(20)
+        let adminCluster = KafkaCluster(configuration: adminConfiguration)
+        let admin = KafkaAdmin(cluster: adminCluster)
+        let partition = TopicPartition("moving", 0)
+        #expect(try await admin.listOffsets([partition: .latest])[partition]?.offset == 20)
 
         schedule.moveLeader(to: 2, refusingWith: refusal)
 
@@ -76,10 +83,12 @@ import Testing
         // The consumer read the same sequence, across the move.
         #expect(consumed.map { $0.value.map { String(buffer: $0) } } == values)
         #expect(consumed.map(\.offset) == (0..<60).map { Int64($0) })
+        // Admin, whose metadata still names node 1, asks again at node 2.
+        #expect(try await admin.listOffsets([partition: .latest])[partition]?.offset == 60)
 
         // Each client was refused by node 1, then asked for metadata, which named node 2, and went there.
         let afterMove = schedule.events.filter { $0.moves == 1 }
-        for (client, api) in [("moving-producer", KafkaApiKey.produce), ("moving-consumer", .fetch)] {
+        for (client, api) in [("moving-producer", KafkaApiKey.produce), ("moving-consumer", .fetch), ("moving-admin", .listOffsets)] {
             let events = afterMove.filter { $0.clientId == client }
             let refused = events.firstIndex { $0.node == 1 && $0.apiKey == api && $0.outcome == .refused(refusal) }
             let refreshed = events.firstIndex { $0.apiKey == .metadata && $0.outcome == .metadata(leader: 2) }
@@ -93,6 +102,7 @@ import Testing
             #expect(!events.contains { $0.node == 1 && $0.apiKey == api && $0.outcome == .forwarded })
         }
 
+        await adminCluster.close()
         await consumer.close()
         await producer.close()
         await node1.shutdown()

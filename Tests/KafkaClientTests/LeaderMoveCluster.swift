@@ -9,13 +9,18 @@ import Synchronization
 /// is a real listener with a node id of its own that passes requests through to the same dev
 /// broker (so both nodes serve the same log, as replicas in sync would), answers Metadata with
 /// the two-node view below, and refuses Produce, Fetch and ListOffsets while it is not the leader, with the
-/// error a broker that lost leadership returns.
+/// error a broker that lost leadership returns. Like a real broker (KIP-320) the leader also refuses a
+/// Fetch or ListOffsets whose `currentLeaderEpoch` is older (FENCED_LEADER_EPOCH) or newer
+/// (UNKNOWN_LEADER_EPOCH) than its own; -1 skips the check. A client can be given stale Metadata
+/// answers, as a broker whose metadata lags behind the move gives.
 final class LeaderSchedule: Sendable {
     enum Outcome: Equatable, Sendable {
         case forwarded
         case refused(KafkaErrorCode)
         /// A Metadata answer, with the leader it named.
         case metadata(leader: Int32)
+        /// A Metadata answer describing the partitions as they were before the last move.
+        case staleMetadata(leader: Int32)
     }
 
     struct Event: Sendable {
@@ -25,14 +30,21 @@ final class LeaderSchedule: Sendable {
         var outcome: Outcome
         /// How many leader moves had happened when the request arrived.
         var moves: Int
+        /// Fetch and ListOffsets: the `currentLeaderEpoch` of each partition asked for (-1: none sent).
+        /// Metadata: the leader epoch the answer named. Produce: empty.
+        var leaderEpochs: [Int32] = []
     }
 
     private struct State {
         var ports: [Int32: Int] = [:]
         var leader: Int32
         var leaderEpoch: Int32 = 0
+        /// Leader and epoch before the last move: what a stale Metadata answer names.
+        var previous: (leader: Int32, epoch: Int32)?
         var refusal = KafkaErrorCode.notLeaderOrFollower
         var moves = 0
+        /// Stale Metadata answers still to give, by client id.
+        var staleAnswers: [String: Int] = [:]
         var events: [Event] = []
     }
 
@@ -42,14 +54,24 @@ final class LeaderSchedule: Sendable {
         state = Mutex(State(leader: leader))
     }
 
-    /// Makes `node` the leader from now on; the old leader refuses Produce, Fetch and ListOffsets with `refusal`.
+    /// Makes `node` the leader from now on, with the next leader epoch; the other node refuses
+    /// Produce, Fetch and ListOffsets with `refusal`. Moving to the node that leads already
+    /// re-elects it: only the epoch changes.
     func moveLeader(to node: Int32, refusingWith refusal: KafkaErrorCode) {
         state.withLock { state in
+            state.previous = (state.leader, state.leaderEpoch)
             state.leader = node
             state.leaderEpoch += 1
             state.refusal = refusal
             state.moves += 1
         }
+    }
+
+    /// The next `answers` Metadata answers to `clientId`, from whichever node it asks, describe the
+    /// partitions as they were before the last move (old leader, old epoch), as a broker whose
+    /// metadata lags behind the move answers.
+    func serveStaleMetadata(toClient clientId: String, answers: Int = 1) {
+        state.withLock { $0.staleAnswers[clientId, default: 0] += answers }
     }
 
     var events: [Event] { state.withLock { $0.events } }
@@ -58,32 +80,49 @@ final class LeaderSchedule: Sendable {
         state.withLock { $0.ports[node] = port }
     }
 
-    /// The refusal for a Produce, Fetch or ListOffsets arriving at `node` now, or nil when it leads.
-    fileprivate func refusal(at node: Int32) -> KafkaErrorCode? {
-        state.withLock { $0.leader == node ? nil : $0.refusal }
+    /// The refusal for a Produce, Fetch or ListOffsets arriving at `node` now with these
+    /// `currentLeaderEpoch`s, or nil when it leads and no epoch disagrees with its own.
+    fileprivate func refusal(at node: Int32, leaderEpochs: [Int32]) -> KafkaErrorCode? {
+        state.withLock { state in
+            guard state.leader == node else { return state.refusal }
+            if leaderEpochs.contains(where: { $0 >= 0 && $0 < state.leaderEpoch }) { return .fencedLeaderEpoch }
+            if leaderEpochs.contains(where: { $0 > state.leaderEpoch }) { return .unknownLeaderEpoch }
+            return nil
+        }
     }
 
-    fileprivate func record(node: Int32, clientId: String, apiKey: KafkaApiKey, outcome: Outcome) {
-        state.withLock { $0.events.append(Event(node: node, clientId: clientId, apiKey: apiKey, outcome: outcome, moves: $0.moves)) }
+    fileprivate func record(node: Int32, clientId: String, apiKey: KafkaApiKey, outcome: Outcome, leaderEpochs: [Int32]) {
+        state.withLock {
+            $0.events.append(Event(node: node, clientId: clientId, apiKey: apiKey, outcome: outcome, moves: $0.moves, leaderEpochs: leaderEpochs))
+        }
     }
 
-    /// The backend's metadata as the two-node cluster reports it.
-    fileprivate func rewrite(_ response: inout MetadataResponse) -> Int32 {
+    /// The backend's metadata as the two-node cluster reports it to `clientId`: the outcome to
+    /// record and the leader epoch named.
+    fileprivate func rewrite(_ response: inout MetadataResponse, for clientId: String) -> (Outcome, Int32) {
         state.withLock { state in
             response.brokers = state.ports.keys.sorted().map {
                 MetadataResponse.MetadataResponseBroker(nodeId: $0, host: "127.0.0.1", port: Int32(state.ports[$0]!), rack: nil)
             }
             response.controllerId = state.ports.keys.min() ?? -1
             let nodes = state.ports.keys.sorted()
+            var leader = state.leader
+            var epoch = state.leaderEpoch
+            var outcome = Outcome.metadata(leader: leader)
+            if let previous = state.previous, let remaining = state.staleAnswers[clientId], remaining > 0 {
+                state.staleAnswers[clientId] = remaining - 1
+                (leader, epoch) = previous
+                outcome = .staleMetadata(leader: leader)
+            }
             for topic in response.topics.indices {
                 for partition in response.topics[topic].partitions.indices {
-                    response.topics[topic].partitions[partition].leaderId = state.leader
-                    response.topics[topic].partitions[partition].leaderEpoch = state.leaderEpoch
+                    response.topics[topic].partitions[partition].leaderId = leader
+                    response.topics[topic].partitions[partition].leaderEpoch = epoch
                     response.topics[topic].partitions[partition].replicaNodes = nodes
                     response.topics[topic].partitions[partition].isrNodes = nodes
                 }
             }
-            return state.leader
+            return (outcome, epoch)
         }
     }
 }
@@ -173,8 +212,9 @@ final class ClusterNodeFront: Sendable {
             var body = try await forward(frame)
             let responseHeader = try ResponseHeader.decode(from: &body, version: MetadataRequest.responseHeaderVersion(for: version))
             var response = try MetadataResponse.decode(from: &body, version: version)
-            let leader = schedule.rewrite(&response)
-            schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .metadata(leader: leader))
+            let clientId = header.clientId ?? ""
+            let (outcome, epoch) = schedule.rewrite(&response, for: clientId)
+            schedule.record(node: nodeId, clientId: clientId, apiKey: apiKey, outcome: outcome, leaderEpochs: [epoch])
             return try Self.encode(response, MetadataRequest.self, header: responseHeader, version: version)
         case .produce, .fetch, .listOffsets:
             var request = frame
@@ -185,22 +225,30 @@ final class ClusterNodeFront: Sendable {
             default: headerVersion = ListOffsetsRequest.requestHeaderVersion(for: version)
             }
             let header = try RequestHeader.decode(from: &request, version: headerVersion)
-            guard let refusal = schedule.refusal(at: nodeId) else {
-                schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .forwarded)
+            let clientId = header.clientId ?? ""
+            let refuse: (KafkaErrorCode) throws -> ByteBuffer
+            let leaderEpochs: [Int32]
+            let responseHeader = ResponseHeader(correlationId: header.correlationId)
+            switch apiKey {
+            case .produce:
+                let produce = try ProduceRequest.decode(from: &request, version: version)
+                leaderEpochs = []
+                refuse = { try Self.encode(Self.refused(produce, $0), ProduceRequest.self, header: responseHeader, version: version) }
+            case .fetch:
+                let fetch = try FetchRequest.decode(from: &request, version: version)
+                leaderEpochs = fetch.topics.flatMap { $0.partitions.map(\.currentLeaderEpoch) }
+                refuse = { try Self.encode(Self.refused(fetch, $0), FetchRequest.self, header: responseHeader, version: version) }
+            default:
+                let listOffsets = try ListOffsetsRequest.decode(from: &request, version: version)
+                leaderEpochs = listOffsets.topics.flatMap { $0.partitions.map(\.currentLeaderEpoch) }
+                refuse = { try Self.encode(Self.refused(listOffsets, $0), ListOffsetsRequest.self, header: responseHeader, version: version) }
+            }
+            guard let refusal = schedule.refusal(at: nodeId, leaderEpochs: leaderEpochs) else {
+                schedule.record(node: nodeId, clientId: clientId, apiKey: apiKey, outcome: .forwarded, leaderEpochs: leaderEpochs)
                 return Self.framed(try await forward(frame))
             }
-            schedule.record(node: nodeId, clientId: header.clientId ?? "", apiKey: apiKey, outcome: .refused(refusal))
-            let responseHeader = ResponseHeader(correlationId: header.correlationId)
-            if apiKey == .produce {
-                let produce = try ProduceRequest.decode(from: &request, version: version)
-                return try Self.encode(Self.refused(produce, refusal), ProduceRequest.self, header: responseHeader, version: version)
-            }
-            if apiKey == .fetch {
-                let fetch = try FetchRequest.decode(from: &request, version: version)
-                return try Self.encode(Self.refused(fetch, refusal), FetchRequest.self, header: responseHeader, version: version)
-            }
-            let listOffsets = try ListOffsetsRequest.decode(from: &request, version: version)
-            return try Self.encode(Self.refused(listOffsets, refusal), ListOffsetsRequest.self, header: responseHeader, version: version)
+            schedule.record(node: nodeId, clientId: clientId, apiKey: apiKey, outcome: .refused(refusal), leaderEpochs: leaderEpochs)
+            return try refuse(refusal)
         default:
             return Self.framed(try await forward(frame))
         }

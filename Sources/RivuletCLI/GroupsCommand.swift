@@ -34,8 +34,7 @@ struct GroupsCommand: AsyncParsableCommand {
             let description = try await admin.describeGroup(group)
             print("group \(description.groupId)  state \(description.state)  protocol \(description.protocolType)/\(description.protocolName)")
             for member in description.members {
-                let assigned = member.assignment.map(\.description).joined(separator: ",")
-                print("  member \(member.memberId)  client \(member.clientId)  host \(member.clientHost)\(member.groupInstanceId.map { "  instance \($0)" } ?? "")  assigned \(assigned.isEmpty ? "-" : assigned)")
+                print("  member \(member.memberId)  client \(member.clientId)  host \(member.clientHost)\(member.groupInstanceId.map { "  instance \($0)" } ?? "")  assigned \(Self.describeAssignment(of: member))")
             }
             let committed = try await admin.committedOffsets(group: group)
             let ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: committed.keys.map { ($0, OffsetSpec.latest) }))
@@ -46,6 +45,20 @@ struct GroupsCommand: AsyncParsableCommand {
                 print("  \(partition)\t\(offset)\t\(end)\t\(end >= 0 ? String(max(0, end - offset)) : "?")")
             }
             await cluster.close()
+        }
+
+        /// The partitions, or, when the bytes are not a consumer assignment, why not and the bytes themselves.
+        static func describeAssignment(of member: GroupDescription.Member) -> String {
+            switch member.assignment {
+            case .success(let partitions):
+                return partitions.isEmpty ? "-" : partitions.map(\.description).joined(separator: ",")
+            case .failure(let error):
+                let hex = member.rawAssignment.map { byte in
+                    let digits = String(byte, radix: 16)
+                    return digits.count == 1 ? "0" + digits : digits
+                }.joined()
+                return "? (\(error); \(member.rawAssignment.count) bytes: 0x\(hex))"
+            }
         }
     }
 }

@@ -107,7 +107,8 @@ import Testing
             #expect(description.members.count == 1)
             #expect(member.clientId == "viewer-1")
             #expect(member.groupInstanceId == "viewer-instance")
-            #expect(member.assignment == [TopicPartition("views", 0), TopicPartition("views", 1), TopicPartition("views", 2)])
+            #expect(try member.assignment.get() == [TopicPartition("views", 0), TopicPartition("views", 1), TopicPartition("views", 2)])
+            #expect(member.rawAssignment.count > 0)
 
             let committed = try await admin.committedOffsets(group: "viewers")
             #expect(committed == [TopicPartition("views", 0): 4, TopicPartition("views", 1): 4, TopicPartition("views", 2): 4])
@@ -143,6 +144,55 @@ import Testing
             #expect(await consumer.lag(p0) == 10 - Int64(fromP0.count))
             #expect(await consumer.lag(p1) == 0)
             await consumer.close()
+        }
+    }
+
+    /// Assignment bytes that are not a consumer protocol assignment (another protocol type, or
+    /// garbage under "consumer") are reported as a typed error with the bytes kept, not as an
+    /// empty assignment. The members join and sync with raw requests; the coordinator passes
+    /// the leader's assignment bytes through unchanged.
+    @Test func undecodableAssignmentsAreReportedWithTheirBytes() async throws {
+        try await withBroker { broker in
+            let admin = KafkaAdmin(cluster: broker.cluster)
+            func joinAndSync(group: String, protocolType: String, assignment: [UInt8]) async throws -> String {
+                let coordinator = try await broker.cluster.coordinator(for: group, type: .group)
+                func join(memberId: String) async throws -> JoinGroupResponse {
+                    try await broker.cluster.send(JoinGroupRequest(
+                        groupId: group, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 5_000, memberId: memberId, protocolType: protocolType,
+                        protocols: [JoinGroupRequest.JoinGroupRequestProtocol(name: "custom", metadata: ByteBuffer(bytes: [0, 0]))]),
+                        toNode: coordinator)
+                }
+                var joined = try await join(memberId: "")
+                if KafkaErrorCode(joined.errorCode) == .memberIdRequired { joined = try await join(memberId: joined.memberId) }
+                #expect(joined.errorCode == 0)
+                let sync = try await broker.cluster.send(SyncGroupRequest(
+                    groupId: group, generationId: joined.generationId, memberId: joined.memberId, protocolType: protocolType,
+                    protocolName: "custom", assignments: [SyncGroupRequest.SyncGroupRequestAssignment(
+                        memberId: joined.memberId, assignment: ByteBuffer(bytes: assignment))]), toNode: coordinator)
+                #expect(sync.errorCode == 0)
+                #expect(Array(sync.assignment.readableBytesView) == assignment, "the coordinator changed the assignment bytes")
+                return joined.memberId
+            }
+
+            // Version 0, then a topic count of 5 with nothing after it.
+            let garbage: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0xAB]
+            let garbled = try await joinAndSync(group: "garbled", protocolType: "consumer", assignment: garbage)
+            let described = try #require(try await admin.describeGroup("garbled").members.first)
+            #expect(described.memberId == garbled)
+            #expect(described.rawAssignment == garbage)
+            guard case .failure(.malformed) = described.assignment else {
+                Issue.record("garbage under the consumer protocol described as \(described.assignment)")
+                return
+            }
+
+            let connectBytes: [UInt8] = Array("worker-1 owns connector sink-a".utf8)
+            let worker = try await joinAndSync(group: "connect-cluster", protocolType: "connect", assignment: connectBytes)
+            let connect = try await admin.describeGroup("connect-cluster")
+            #expect(connect.protocolType == "connect")
+            let member = try #require(connect.members.first)
+            #expect(member.memberId == worker)
+            #expect(member.rawAssignment == connectBytes)
+            #expect(member.assignment == .failure(.notConsumerProtocol(protocolType: "connect")))
         }
     }
 }

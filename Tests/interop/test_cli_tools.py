@@ -5,6 +5,8 @@ consume (--group, --from-beginning, --max-messages, --timeout-ms, --print-key, -
 groups list|describe (members, assignment, committed offsets, lag), and the --bootstrap default.
 """
 import re
+import socket
+import struct
 import subprocess
 import threading
 import time
@@ -191,3 +193,70 @@ def test_consume_group_commits_and_groups_describe_shows_members_assignment_offs
 def test_bootstrap_defaults_to_localhost_9092(command):
     help_text = rivulet(*command, "--help").stdout.decode()
     assert re.search(r"--bootstrap <bootstrap>[^\n]*\n?[^\n]*\(default: localhost:9092\)", help_text), help_text
+
+
+def _raw_request(sock, api_key, body, correlation_id):
+    """One v0/v1-header request on `sock`; returns the response body after the correlation id."""
+    client_id = b"raw-member"
+    header = struct.pack(">hhih", api_key, 0, correlation_id, len(client_id)) + client_id
+    frame = header + body
+    sock.sendall(struct.pack(">i", len(frame)) + frame)
+
+    def read_exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "the broker closed the connection"
+            data += chunk
+        return data
+
+    size = struct.unpack(">i", read_exactly(4))[0]
+    response = read_exactly(size)
+    assert struct.unpack(">i", response[:4])[0] == correlation_id
+    return response[4:]
+
+
+def _string(value):
+    data = value.encode()
+    return struct.pack(">h", len(data)) + data
+
+
+def _read_string(data, at):
+    length = struct.unpack(">h", data[at:at + 2])[0]
+    return data[at + 2:at + 2 + length].decode(), at + 2 + length
+
+
+def _join_and_sync(bootstrap, group, protocol_type, assignment):
+    """A member that joins with JoinGroup v0 and, as leader, assigns itself `assignment` with SyncGroup v0."""
+    host, port = bootstrap.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        join = (_string(group) + struct.pack(">i", 30000) + _string("") + _string(protocol_type)
+                + struct.pack(">i", 1) + _string("custom") + struct.pack(">i", 2) + b"\x00\x00")
+        answer = _raw_request(sock, 11, join, 1)
+        assert struct.unpack(">h", answer[:2])[0] == 0, "JoinGroup failed"
+        generation = struct.unpack(">i", answer[2:6])[0]
+        _, at = _read_string(answer, 6)  # protocol name
+        _, at = _read_string(answer, at)  # leader
+        member_id, _ = _read_string(answer, at)
+        sync = (_string(group) + struct.pack(">i", generation) + _string(member_id)
+                + struct.pack(">i", 1) + _string(member_id) + struct.pack(">i", len(assignment)) + assignment)
+        answer = _raw_request(sock, 14, sync, 2)
+        assert struct.unpack(">h", answer[:2])[0] == 0, "SyncGroup failed"
+        return member_id
+
+
+@pytest.mark.parametrize("protocol_type,assignment,reason", [
+    ("consumer", bytes([0, 0, 0, 0, 0, 5, 0xAB]), "malformed consumer protocol assignment"),
+    ("connect", b"worker-1 owns sink-a", "not a consumer protocol assignment (the group's protocol type is 'connect')"),
+])
+def test_groups_describe_shows_undecodable_assignments_with_their_bytes(dev_broker, protocol_type, assignment, reason):
+    # The dev broker passes the leader's assignment bytes through; describe must say it cannot
+    # read them and print them, rather than show the member as assigned nothing.
+    group = f"raw-{protocol_type}-{uuid.uuid4().hex[:6]}"
+    member_id = _join_and_sync(dev_broker.bootstrap, group, protocol_type, assignment)
+    text = rivulet("groups", "describe", group, "--bootstrap", dev_broker.bootstrap).stdout.decode()
+    line = next((l for l in text.splitlines() if f"member {member_id}" in l), None)
+    assert line is not None, text
+    assert "assigned -" not in line, line
+    assert reason in line, line
+    assert f"{len(assignment)} bytes: 0x{assignment.hex()}" in line, line

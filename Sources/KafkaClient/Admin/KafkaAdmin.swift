@@ -64,8 +64,12 @@ public struct GroupDescription: Sendable {
         public var groupInstanceId: String?
         public var clientId: String
         public var clientHost: String
-        /// The partitions assigned to the member, when the group uses the consumer protocol.
-        public var assignment: [TopicPartition]
+        /// The partitions assigned to the member, decoded with the consumer protocol; or why
+        /// they could not be (another protocol type, malformed bytes). A member with no
+        /// assignment bytes (none given yet, or given nothing) has an empty list.
+        public var assignment: Result<[TopicPartition], MemberAssignmentError>
+        /// The assignment bytes exactly as the coordinator holds them.
+        public var rawAssignment: [UInt8]
     }
 
     public var groupId: String
@@ -173,12 +177,36 @@ public struct KafkaAdmin: Sendable {
     // MARK: Offsets
 
     /// Offsets of partitions by spec, asking each partition's leader.
+    ///
+    /// A partition whose leader moved (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, a stale
+    /// leader epoch, UNKNOWN_TOPIC_OR_PARTITION) is asked again after a metadata refresh, every
+    /// `retryBackoff`, for up to `requestTimeout`; then its error is thrown.
     public func listOffsets(_ partitions: [TopicPartition: OffsetSpec], readCommitted: Bool = false) async throws -> [TopicPartition: ListedOffset] {
+        let deadline = ContinuousClock.now + cluster.configuration.requestTimeout
+        var result: [TopicPartition: ListedOffset] = [:]
+        var pending = partitions
+        while true {
+            let (listed, moved) = try await listOffsetsOnce(pending, readCommitted: readCommitted)
+            result.merge(listed) { _, new in new }
+            guard let (partition, code) = moved.min(by: { $0.key < $1.key }) else { return result }
+            await cluster.invalidateMetadata()
+            guard ContinuousClock.now + cluster.configuration.retryBackoff < deadline else {
+                throw KafkaClientError.broker(KafkaResponseError(code: code, context: "list offsets of \(partition)"))
+            }
+            try await Task.sleep(for: cluster.configuration.retryBackoff)
+            pending = pending.filter { moved[$0.key] != nil }
+        }
+    }
+
+    /// One round of ListOffsets: the offsets listed, and the partitions whose leader moved.
+    private func listOffsetsOnce(_ partitions: [TopicPartition: OffsetSpec], readCommitted: Bool) async throws
+        -> (listed: [TopicPartition: ListedOffset], moved: [TopicPartition: KafkaErrorCode]) {
         var byLeader: [Int32: [(TopicPartition, OffsetSpec)]] = [:]
         for (partition, spec) in partitions {
             byLeader[try await cluster.leader(for: partition), default: []].append((partition, spec))
         }
         var result: [TopicPartition: ListedOffset] = [:]
+        var moved: [TopicPartition: KafkaErrorCode] = [:]
         for (leader, entries) in byLeader {
             var byTopic: [String: [(Int32, OffsetSpec)]] = [:]
             for (partition, spec) in entries { byTopic[partition.topic, default: []].append((partition.partition, spec)) }
@@ -193,16 +221,19 @@ public struct KafkaAdmin: Sendable {
             let response = try await cluster.send(request, toNode: leader)
             for topic in response.topics {
                 for partition in topic.partitions {
-                    guard partition.errorCode == 0 else {
-                        let code = KafkaErrorCode(partition.errorCode)
-                        if code == .notLeaderOrFollower || code == .unknownTopicOrPartition { await cluster.invalidateMetadata() }
+                    let code = KafkaErrorCode(partition.errorCode)
+                    switch code {
+                    case .noError:
+                        result[TopicPartition(topic.name, partition.partitionIndex)] = ListedOffset(offset: partition.offset, timestamp: partition.timestamp)
+                    case .notLeaderOrFollower, .leaderNotAvailable, .fencedLeaderEpoch, .unknownLeaderEpoch, .unknownTopicOrPartition:
+                        moved[TopicPartition(topic.name, partition.partitionIndex)] = code
+                    default:
                         throw KafkaClientError.broker(KafkaResponseError(code: code, context: "list offsets of \(topic.name)-\(partition.partitionIndex)"))
                     }
-                    result[TopicPartition(topic.name, partition.partitionIndex)] = ListedOffset(offset: partition.offset, timestamp: partition.timestamp)
                 }
             }
         }
-        return result
+        return (result, moved)
     }
 
     /// Deletes records before the given offsets; returns each partition's new low watermark.
@@ -259,15 +290,25 @@ public struct KafkaAdmin: Sendable {
         return GroupDescription(
             groupId: group.groupId, state: group.groupState, protocolType: group.protocolType, protocolName: group.protocolData,
             members: group.members.map { member in
-                var assignment: [TopicPartition] = []
-                // The assignment bytes start with the consumer protocol's version, which the codec reads first.
-                if group.protocolType == "consumer", member.memberAssignment.readableBytes > 0,
-                   let decoded = try? ConsumerProtocolCodec.decodeAssignment(member.memberAssignment) {
-                    assignment = decoded.assignedPartitions.flatMap { t in t.partitions.map { TopicPartition(t.topic, $0) } }.sorted()
-                }
-                return GroupDescription.Member(memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
-                                               clientHost: member.clientHost, assignment: assignment)
+                GroupDescription.Member(memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
+                                        clientHost: member.clientHost,
+                                        assignment: Self.decodeAssignment(member.memberAssignment, protocolType: group.protocolType),
+                                        rawAssignment: Array(member.memberAssignment.readableBytesView))
             })
+    }
+
+    /// A member's partitions from its assignment bytes, which start with the consumer protocol's version.
+    static func decodeAssignment(_ bytes: ByteBuffer, protocolType: String) -> Result<[TopicPartition], MemberAssignmentError> {
+        guard bytes.readableBytes > 0 else { return .success([]) }
+        guard protocolType == "consumer" else { return .failure(.notConsumerProtocol(protocolType: protocolType)) }
+        do {
+            let decoded = try ConsumerProtocolCodec.decodeAssignment(bytes)
+            return .success(decoded.assignedPartitions.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } }.sorted())
+        } catch let error as KafkaProtocolError {
+            return .failure(.malformed(error))
+        } catch {
+            return .failure(.malformed(.invalidRecord("consumer protocol assignment: \(error)")))
+        }
     }
 
     /// A group's committed offsets (OffsetFetch), for all partitions it has committed.

@@ -61,12 +61,40 @@ public struct ClusterMetadata: Sendable {
     }
 
     /// Merges a partial refresh (some topics) into this snapshot.
+    ///
+    /// A partition whose answer names an older leader epoch than the cached one keeps its cached
+    /// entry (KIP-320): the answer came from a broker whose metadata lags, and following it would
+    /// send requests back to a leader that has already been replaced. The rest of the answer is
+    /// taken. A topic whose id changed was deleted and recreated; its epochs start again.
     mutating func merge(_ other: ClusterMetadata, replacingAllTopics: Bool) {
         clusterId = other.clusterId ?? clusterId
         controllerId = other.controllerId
         brokers = other.brokers.isEmpty ? brokers : other.brokers
+        let cached = topics
         if replacingAllTopics { topics = [:] }
-        for (name, topic) in other.topics { topics[name] = topic }
+        for (name, topic) in other.topics { topics[name] = Self.keepingNewerLeaderEpochs(topic, cached: cached[name]) }
+    }
+
+    /// `fresh`, with each partition whose leader epoch is older than in `cached` replaced by the cached entry.
+    private static func keepingNewerLeaderEpochs(_ fresh: Topic, cached: Topic?) -> Topic {
+        guard let cached else { return fresh }
+        if fresh.id != UUID.kafkaZero && fresh.id != cached.id { return fresh }
+        var merged = fresh
+        for index in merged.partitions.indices {
+            let epoch = merged.partitions[index].leaderEpoch
+            // -1: the broker does not report epochs (Metadata before v7); nothing to compare.
+            guard epoch >= 0, let known = cached.partitions.first(where: { $0.partition == merged.partitions[index].partition }),
+                  epoch < known.leaderEpoch else { continue }
+            merged.partitions[index] = known
+        }
+        return merged
+    }
+
+    /// The leader epoch of a partition as metadata reports it, or -1 when unknown: what Fetch and
+    /// ListOffsets send as `currentLeaderEpoch`, so a broker whose leadership is newer or older
+    /// than the client's view answers FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH.
+    public func leaderEpoch(for partition: TopicPartition) -> Int32 {
+        topics[partition.topic]?.partitions.first(where: { $0.partition == partition.partition })?.leaderEpoch ?? -1
     }
 
     /// The leader of a partition, or nil when unknown or leaderless.

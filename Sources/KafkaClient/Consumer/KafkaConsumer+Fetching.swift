@@ -12,6 +12,10 @@ struct PlannedFetch: Sendable {
     var partition: TopicPartition
     var fetchOffset: Int64
     var epoch: Int
+    /// The leader epoch metadata named for the leader the fetch goes to (-1 when unknown), sent as
+    /// `currentLeaderEpoch` (Fetch v9+, KIP-320): a leader with another epoch refuses the fetch
+    /// with FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH instead of serving a stale view.
+    var currentLeaderEpoch: Int32
 }
 
 /// A partition's share of a Fetch response, decoded.
@@ -48,7 +52,8 @@ extension KafkaConsumer {
                 continue
             }
             guard !fetchesInFlight.contains(leader) else { continue }
-            byLeader[leader, default: []].append(PlannedFetch(partition: partition, fetchOffset: state.fetchOffset, epoch: state.epoch))
+            byLeader[leader, default: []].append(PlannedFetch(partition: partition, fetchOffset: state.fetchOffset, epoch: state.epoch,
+                                                              currentLeaderEpoch: metadataSnapshot.leaderEpoch(for: partition)))
         }
         if leaderMissing { refreshMetadataInBackground() }
         if let nextRetry { scheduleFetchRetry(at: nextRetry) }
@@ -130,7 +135,8 @@ extension KafkaConsumer {
         for entry in planned {
             if byTopic[entry.partition.topic] == nil { topicOrder.append(entry.partition.topic) }
             byTopic[entry.partition.topic, default: []].append(FetchRequest.FetchPartition(
-                partition: entry.partition.partition, fetchOffset: entry.fetchOffset, partitionMaxBytes: configuration.maxPartitionFetchBytes))
+                partition: entry.partition.partition, currentLeaderEpoch: entry.currentLeaderEpoch, fetchOffset: entry.fetchOffset,
+                partitionMaxBytes: configuration.maxPartitionFetchBytes))
         }
         var version = connection.negotiatedVersion(for: FetchRequest.self) ?? 4
         // From version 13 topics are named by id; use it only when every id is known.

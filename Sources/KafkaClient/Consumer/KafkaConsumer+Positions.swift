@@ -103,7 +103,9 @@ extension KafkaConsumer {
         for (leader, entries) in byLeader {
             var byTopic: [String: [ListOffsetsRequest.ListOffsetsPartition]] = [:]
             for (partition, spec) in entries {
-                byTopic[partition.topic, default: []].append(ListOffsetsRequest.ListOffsetsPartition(partitionIndex: partition.partition, timestamp: spec.wireValue))
+                // currentLeaderEpoch (v4+): a leader with another epoch refuses instead of answering from a stale view.
+                byTopic[partition.topic, default: []].append(ListOffsetsRequest.ListOffsetsPartition(
+                    partitionIndex: partition.partition, currentLeaderEpoch: metadata.leaderEpoch(for: partition), timestamp: spec.wireValue))
             }
             let request = ListOffsetsRequest(
                 replicaId: -1, isolationLevel: configuration.isolationLevel.wireValue,

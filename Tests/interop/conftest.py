@@ -40,6 +40,16 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
     raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
+def wait_for(condition, timeout=60, what="condition") -> None:
+    """Polls `condition` every 50 ms until it holds; fails the test naming `what` after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class DevBroker:
     """`rivulet broker` as a child process, restartable on the same data directory."""
 

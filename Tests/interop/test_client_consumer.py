@@ -18,7 +18,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from conftest import bin_path
+from conftest import bin_path, wait_for
 from test_dev_broker_clients import CODECS, consume, create_topic
 
 
@@ -203,15 +203,6 @@ class LibrdkafkaMember:
         self.stopping.set()
         self.thread.join(timeout=30)
         self.consumer.close()  # revokes through on_revoke and leaves the group
-
-
-def wait_for(condition, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("broker_kind", ["dev", "tansu"])

@@ -143,21 +143,33 @@ def test_second_instance_fences_the_first_which_writes_nothing_more(dev_broker):
     assert "first-after" not in written and "first-later" not in written
 
 
-def test_transaction_of_a_killed_producer_is_aborted_after_its_timeout(dev_broker):
-    create_topic(dev_broker.bootstrap, "left-open", partitions=1)
-    probe = TransactionProbe(dev_broker.bootstrap, "dies-mid-transaction", timeout_ms=2000)
+def open_transaction(bootstrap, topic, transactional_id, timeout_ms):
+    """A Rivulet transactional producer that has written `open-0`..`open-4` to partition 0 of
+    `topic` in a transaction it has not ended."""
+    probe = TransactionProbe(bootstrap, transactional_id, timeout_ms=timeout_ms)
     probe.ok("init")
     probe.ok("begin")
-    probe.ok("send", topic="left-open", partition=0, values=[f"open-{i}" for i in range(5)])
+    probe.ok("send", topic=topic, partition=0, values=[f"open-{i}" for i in range(5)])
     probe.ok("flush")
+    return probe
+
+
+def produce_after(bootstrap, topic):
+    """`after-0`..`after-2`, written to partition 0 of `topic` by a plain librdkafka producer."""
+    plain = Producer({"bootstrap.servers": bootstrap})
+    for i in range(3):
+        plain.produce(topic, value=f"after-{i}".encode(), partition=0)
+    assert plain.flush(15) == 0
+
+
+def test_transaction_of_a_killed_producer_is_aborted_after_its_timeout(dev_broker):
+    create_topic(dev_broker.bootstrap, "left-open", partitions=1)
+    probe = open_transaction(dev_broker.bootstrap, "left-open", "dies-mid-transaction", timeout_ms=2000)
     probe.kill()
 
     # Records after the open transaction: read_committed readers reach them only once the
     # coordinator aborted it (the last stable offset is held at its first record until then).
-    plain = Producer({"bootstrap.servers": dev_broker.bootstrap})
-    for i in range(3):
-        plain.produce("left-open", value=f"after-{i}".encode(), partition=0)
-    assert plain.flush(15) == 0
+    produce_after(dev_broker.bootstrap, "left-open")
 
     seen = values(consume(dev_broker.bootstrap, "left-open", 3, isolation="read_committed", timeout=30))
     assert seen == ["after-0", "after-1", "after-2"]
@@ -168,18 +180,11 @@ def test_transaction_of_a_killed_producer_is_aborted_after_its_timeout(dev_broke
 
 def test_close_aborts_an_open_transaction_so_readers_get_past_it_at_once(dev_broker):
     create_topic(dev_broker.bootstrap, "closed-open", partitions=1)
-    probe = TransactionProbe(dev_broker.bootstrap, "closes-mid-transaction", timeout_ms=60000)
-    probe.ok("init")
-    probe.ok("begin")
-    probe.ok("send", topic="closed-open", partition=0, values=[f"open-{i}" for i in range(5)])
-    probe.ok("flush")
+    probe = open_transaction(dev_broker.bootstrap, "closed-open", "closes-mid-transaction", timeout_ms=60000)
     probe.ok("close")
     probe.kill()
 
-    plain = Producer({"bootstrap.servers": dev_broker.bootstrap})
-    for i in range(3):
-        plain.produce("closed-open", value=f"after-{i}".encode(), partition=0)
-    assert plain.flush(15) == 0
+    produce_after(dev_broker.bootstrap, "closed-open")
 
     # Well within the 60 s transaction timeout: only the abort on close lets readers past.
     seen = values(consume(dev_broker.bootstrap, "closed-open", 3, isolation="read_committed", timeout=20))

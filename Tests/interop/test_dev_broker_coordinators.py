@@ -17,18 +17,44 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from conftest import bin_path
+from conftest import bin_path, wait_for
 from test_dev_broker_clients import consume, create_topic
 
 
-class StaticMember:
-    """A librdkafka consumer with a group.instance.id, polled on its own thread."""
+class Membership:
+    """What a group member was given, as its callbacks or its output report it on another thread:
+    the partitions it owns now, and every assignment change in order."""
 
-    def __init__(self, bootstrap, group, topic, instance):
-        self.instance = instance
+    def __init__(self):
         self.owned = set()
         self.events = []
         self.lock = threading.Lock()
+
+    def record(self, change, partitions):
+        """`change` is "assigned", or how the partitions were taken away."""
+        partitions = set(partitions)
+        with self.lock:
+            self.events.append((change, sorted(partitions)))
+            if change == "assigned":
+                self.owned |= partitions
+            else:
+                self.owned -= partitions
+
+    def partitions(self):
+        with self.lock:
+            return set(self.owned)
+
+    def event_count(self):
+        with self.lock:
+            return len(self.events)
+
+
+class StaticMember(Membership):
+    """A librdkafka consumer with a group.instance.id, polled on its own thread."""
+
+    def __init__(self, bootstrap, group, topic, instance):
+        super().__init__()
+        self.instance = instance
         self.stopping = threading.Event()
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap, "group.id": group, "group.instance.id": instance,
@@ -40,26 +66,14 @@ class StaticMember:
         self.thread.start()
 
     def _assigned(self, consumer, partitions):
-        with self.lock:
-            self.owned.update(p.partition for p in partitions)
-            self.events.append(("assigned", sorted(p.partition for p in partitions)))
+        self.record("assigned", (p.partition for p in partitions))
 
     def _revoked(self, consumer, partitions):
-        with self.lock:
-            self.owned.difference_update(p.partition for p in partitions)
-            self.events.append(("revoked", sorted(p.partition for p in partitions)))
+        self.record("revoked", (p.partition for p in partitions))
 
     def _run(self):
         while not self.stopping.is_set():
             self.consumer.poll(0.1)
-
-    def partitions(self):
-        with self.lock:
-            return set(self.owned)
-
-    def event_count(self):
-        with self.lock:
-            return len(self.events)
 
     def close(self):
         """Closes the consumer; a static member does not send LeaveGroup, so the broker keeps its place."""
@@ -68,15 +82,13 @@ class StaticMember:
         self.consumer.close()
 
 
-class RivuletStaticMember:
+class RivuletStaticMember(Membership):
     """`rivulet consume --group --group-instance-id`: Rivulet's consumer as a static member.
 
     Its assignment changes arrive on stderr (--print-assignments)."""
 
     def __init__(self, bootstrap, group, topic, instance):
-        self.owned = set()
-        self.events = []
-        self.lock = threading.Lock()
+        super().__init__()
         self.process = subprocess.Popen(
             [str(bin_path() / "rivulet"), "consume", topic, "--bootstrap", bootstrap, "--group", group,
              "--group-instance-id", instance, "--print-assignments", "--assignor", "range",
@@ -91,21 +103,7 @@ class RivuletStaticMember:
             if not text.startswith('{"partitions"'):
                 continue
             event = json.loads(text)
-            partitions = {p["partition"] for p in event["partitions"]}
-            with self.lock:
-                self.events.append((event["rebalance"], sorted(partitions)))
-                if event["rebalance"] == "assigned":
-                    self.owned |= partitions
-                else:
-                    self.owned -= partitions
-
-    def partitions(self):
-        with self.lock:
-            return set(self.owned)
-
-    def event_count(self):
-        with self.lock:
-            return len(self.events)
+            self.record(event["rebalance"], (p["partition"] for p in event["partitions"]))
 
     def close(self):
         """SIGTERM: the consumer closes; as a static member it does not leave the group."""
@@ -116,15 +114,6 @@ class RivuletStaticMember:
 
 
 MEMBER_KINDS = {"librdkafka": StaticMember, "rivulet": RivuletStaticMember}
-
-
-def wait_for(condition, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("restarting", ["librdkafka", "rivulet"])

@@ -10,9 +10,7 @@ file and leave the rest of the file (the Swift benchmarks' section) alone.
 """
 import argparse
 import os
-import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,27 +21,10 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition, libversion
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from benchlib import free_port, machine, stop, wait_for_port, write_section
+
 START_MARKER = "<!-- broker-bench:start -->"
 END_MARKER = "<!-- broker-bench:end -->"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"broker exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
 class Broker:
@@ -61,12 +42,7 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, timeout=15)
         if self.cleanup:
             self.cleanup()
 
@@ -178,18 +154,6 @@ def measure(broker, args, values, run):
     return produced, consumed
 
 
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or model
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-
-
 def tansu_version(binary):
     try:
         return subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
@@ -205,7 +169,6 @@ def report(args, results):
 
     best = {name: (min(r[0] for r in runs), min(r[1] for r in runs)) for name, runs in results.items()}
     lines = [
-        START_MARKER,
         "## Dev broker throughput (librdkafka)",
         "",
         f"Written by `Benchmarks/broker_throughput.py` (`make bench`) on {time.strftime('%Y-%m-%d')}.",
@@ -226,20 +189,7 @@ def report(args, results):
     if "rivulet" in best and "tansu" in best:
         r, t = best["rivulet"], best["tansu"]
         lines.append(f"| rivulet / tansu | {t[0] / r[0]:.2f}× | {t[1] / r[1]:.2f}× |")
-    lines += ["", END_MARKER]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path, section):
-    """Replaces the text between the markers, or appends the section when there are none."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    if start >= 0 and end > start:
-        text = text[:start] + section.rstrip("\n") + text[end + len(END_MARKER):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n")
 
 
 def main():
@@ -273,7 +223,7 @@ def main():
     section = report(args, results)
     print(section)
     if args.output:
-        write_section(args.output, section)
+        write_section(args.output, START_MARKER, END_MARKER, section)
 
 
 if __name__ == "__main__":

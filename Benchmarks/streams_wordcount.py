@@ -16,11 +16,7 @@ of every word (a librdkafka consumer keeps the latest value per key); throughput
 import argparse
 import collections
 import json
-import os
-import platform
 import random
-import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -32,28 +28,11 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from benchlib import free_port, machine, stop, wait_for_port, write_section
+
 START_MARKER = "<!-- streams-bench:start -->"
 END_MARKER = "<!-- streams-bench:end -->"
 HERE = Path(__file__).resolve().parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"broker exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
 def make_lines(count, seed=42):
@@ -103,38 +82,9 @@ def run_and_time(command, bootstrap, output_topic, expected, decode, timeout, lo
                         missing.add(word)
             elapsed = time.perf_counter() - started
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=60)
             consumer.close()
     return elapsed
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-
-
-def write_section(path, text):
-    content = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START_MARKER}\n{text}\n{END_MARKER}"
-    if START_MARKER in content and END_MARKER in content:
-        head, rest = content.split(START_MARKER, 1)
-        _, tail = rest.split(END_MARKER, 1)
-        content = head + section + tail
-    else:
-        content = content.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(content)
 
 
 def main():
@@ -174,11 +124,7 @@ def main():
             bootstrap, "quix-counts", expected, lambda value: json.loads(value), args.timeout, work / "quix.log")
         print(f"Quix Streams: {quix:.2f} s, {args.lines / quix:,.0f} lines/s", flush=True)
     finally:
-        broker.send_signal(signal.SIGTERM)
-        try:
-            broker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            broker.kill()
+        stop(broker, timeout=30)
 
     import quixstreams
     ratio = quix / rivulet
@@ -200,7 +146,7 @@ Rivulet / Quix Streams: **{ratio:.1f}x** (target ≥ 10x). Machine: {machine()};
 reading consumer sharing the cores."""
     print(text)
     if args.output:
-        write_section(args.output, text)
+        write_section(args.output, START_MARKER, END_MARKER, text)
 
 
 if __name__ == "__main__":

@@ -135,13 +135,23 @@ let package = Package(
         ),
 
         // Samples: streams apps run against a broker (`--demo` starts a dev broker in-process).
+        // What every sample worker shares: its common flags, how it runs under a ServiceGroup, its task report.
+        .target(
+            name: "SampleSupport",
+            dependencies: [
+                "Rivulet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Samples/SampleSupport"
+        ),
         .executableTarget(
             name: "WordCount",
             dependencies: [
-                "Rivulet", "KafkaClient", "KafkaBroker", "KafkaProtocol",
+                "Rivulet", "SampleSupport", "KafkaClient", "KafkaBroker", "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Samples/WordCount",
@@ -151,10 +161,8 @@ let package = Package(
         .executableTarget(
             name: "PageViewEnrichment",
             dependencies: [
-                "Rivulet",
+                "Rivulet", "SampleSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Samples/PageViewEnrichment",
             exclude: ["README.md"]
@@ -170,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "RivuletRuntimeTests",
             dependencies: [
-                "Rivulet", "KafkaBroker", "KafkaClient", "KafkaProtocol",
+                "Rivulet", "KafkaBroker", "KafkaClient", "KafkaProtocol", "WordCount",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

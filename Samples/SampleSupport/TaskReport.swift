@@ -4,10 +4,13 @@ import Rivulet
 /// Makes task ownership observable from outside: every time the application's state changes,
 /// its state and the tasks its threads run are written to a JSON file (replaced atomically) and
 /// logged to stderr.
-struct TaskReport: Sendable {
-    let path: String?
+public struct TaskReport: Sendable {
+    /// The JSON file, or nil to log only.
+    public let path: String?
 
-    func write(_ streams: KafkaStreams, state: KafkaStreams.State) {
+    public init(path: String?) { self.path = path }
+
+    public func write(_ streams: KafkaStreams, state: KafkaStreams.State) {
         let tasks = streams.localThreadsMetadata().flatMap(\.activeTasks).sorted().map(\.description)
         FileHandle.standardError.write(Data("[\(ProcessInfo.processInfo.processIdentifier)] state \(state.rawValue), tasks \(tasks)\n".utf8))
         guard let path else { return }

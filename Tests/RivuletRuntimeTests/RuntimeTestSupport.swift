@@ -5,6 +5,7 @@ import KafkaProtocol
 import NIOCore
 import Rivulet
 import Synchronization
+@testable import WordCount
 
 /// A dev broker in this process on a free port, with a throwaway data directory, plus the
 /// clients tests use to feed topics and read results independently of the streams runtime.
@@ -157,16 +158,10 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -
     return try await condition()
 }
 
-/// The word count topology of the sample and the guide.
+/// The topology of the WordCount sample (and of the streams guide), so these tests run the
+/// sample's own code.
 func wordCountTopology(input: String = "text-lines", output: String = "word-counts") throws -> Topology {
-    let builder = StreamsBuilder()
-    builder.stream(input, Consumed.with(.optional(.string), .string))
-        .flatMapValues { line in line.lowercased().split(separator: " ").map(String.init) }
-        .groupBy(Grouped.with(.string, .string)) { _, word in word }
-        .count(Materialized.as("counts"))
-        .toStream()
-        .to(output, Produced.with(.string, .int64))
-    return try builder.build()
+    try WordCountTopology.build(input: input, output: output)
 }
 
 /// Lines made of a small vocabulary, reproducibly, and their word counts computed plainly.

@@ -10,49 +10,8 @@ import Testing
 /// epoch refuses it, and a Metadata answer naming an older epoch than the client knows does not
 /// take it back to the old leader.
 @Suite struct LeaderEpochTests {
-    /// A dev broker behind two node fronts; node 1 leads at epoch 0.
-    private struct Cluster {
-        let broker: TestBroker
-        let schedule: LeaderSchedule
-        let node1: ClusterNodeFront
-        let node2: ClusterNodeFront
-        let producer: KafkaProducer
-        let consumer: KafkaConsumer
-
-        static func start(consumerId: String) async throws -> Cluster {
-            let broker = try await TestBroker.start()
-            try await broker.createTopic("epochs", partitions: 1)
-            let schedule = LeaderSchedule(leader: 1)
-            let node1 = try await ClusterNodeFront.start(nodeId: 1, backendPort: broker.port, schedule: schedule)
-            let node2 = try await ClusterNodeFront.start(nodeId: 2, backendPort: broker.port, schedule: schedule)
-            let bootstrap = "127.0.0.1:\(node1.port)"
-            let producer = try await KafkaProducer.make(configuration: try ProducerConfiguration.testing(bootstrap) {
-                $0.client.clientId = "epochs-producer"
-            })
-            var configuration = try ConsumerConfiguration(bootstrap: bootstrap)
-            configuration.client.clientId = consumerId
-            configuration.client.retryBackoff = .milliseconds(20)
-            configuration.fetchMaxWait = .milliseconds(100)
-            let consumer = KafkaConsumer(configuration: configuration)
-            try await consumer.assign([TopicPartition("epochs", 0): .beginning])
-            return Cluster(broker: broker, schedule: schedule, node1: node1, node2: node2, producer: producer, consumer: consumer)
-        }
-
-        func produce(_ values: ArraySlice<String>) async throws {
-            for value in values { _ = try await producer.send(ProducerRecord(topic: "epochs", partition: 0, value: value)) }
-        }
-
-        func shutdown() async {
-            await consumer.close()
-            await producer.close()
-            await node1.shutdown()
-            await node2.shutdown()
-            await broker.shutdown()
-        }
-    }
-
     @Test func fetchesCarryTheLeaderEpochAndAFencedFetchIsRetriedAtTheSameOffset() async throws {
-        let cluster = try await Cluster.start(consumerId: "epoch-consumer")
+        let cluster = try await LeaderMoveCluster.start(topic: "epochs", producerId: "epochs-producer", consumerId: "epoch-consumer")
         let schedule = cluster.schedule
         let values = (0..<30).map { "record-\($0)" }
         try await cluster.produce(values[..<10])
@@ -100,7 +59,7 @@ import Testing
     }
 
     @Test func aStaleMetadataAnswerDoesNotTakeTheConsumerBackToTheOldLeader() async throws {
-        let cluster = try await Cluster.start(consumerId: "stale-consumer")
+        let cluster = try await LeaderMoveCluster.start(topic: "epochs", producerId: "epochs-producer", consumerId: "stale-consumer")
         let schedule = cluster.schedule
         let values = (0..<20).map { "record-\($0)" }
         try await cluster.produce(values[..<10])
@@ -136,5 +95,11 @@ import Testing
         #expect(snapshot.leader(for: TopicPartition("epochs", 0)) == 2)
         #expect(snapshot.leaderEpoch(for: TopicPartition("epochs", 0)) == 1)
         await cluster.shutdown()
+    }
+}
+
+private extension LeaderMoveCluster {
+    func produce(_ values: ArraySlice<String>) async throws {
+        for value in values { _ = try await producer.send(ProducerRecord(topic: topic, partition: 0, value: value)) }
     }
 }

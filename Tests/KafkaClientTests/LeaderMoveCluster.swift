@@ -1,3 +1,4 @@
+import KafkaClient
 import KafkaProtocol
 import NIOCore
 import NIOPosix
@@ -326,5 +327,51 @@ final class ClusterNodeFront: Sendable {
         out.writeInteger(Int32(body.readableBytes))
         out.writeImmutableBuffer(body)
         return out
+    }
+}
+
+/// The two-node cluster the leader-move tests run on: a dev broker behind two node fronts, node 1
+/// leading at epoch 0, and a producer and a consumer (assigned partition 0 of `topic` from the
+/// beginning) that know the cluster through node 1.
+struct LeaderMoveCluster {
+    let broker: TestBroker
+    let schedule: LeaderSchedule
+    let node1: ClusterNodeFront
+    let node2: ClusterNodeFront
+    let topic: String
+    let producer: KafkaProducer
+    let consumer: KafkaConsumer
+
+    /// Node 1's address, which every client bootstraps from.
+    var bootstrap: String { "127.0.0.1:\(node1.port)" }
+
+    /// Creates `topic` with one partition; the producer and consumer have the client ids given,
+    /// by which the schedule's events tell them apart.
+    static func start(topic: String, producerId: String, consumerId: String) async throws -> LeaderMoveCluster {
+        let broker = try await TestBroker.start()
+        try await broker.createTopic(topic, partitions: 1)
+        let schedule = LeaderSchedule(leader: 1)
+        let node1 = try await ClusterNodeFront.start(nodeId: 1, backendPort: broker.port, schedule: schedule)
+        let node2 = try await ClusterNodeFront.start(nodeId: 2, backendPort: broker.port, schedule: schedule)
+        let bootstrap = "127.0.0.1:\(node1.port)"
+        let producer = try await KafkaProducer.make(configuration: try ProducerConfiguration.testing(bootstrap) {
+            $0.client.clientId = producerId
+        })
+        var configuration = try ConsumerConfiguration(bootstrap: bootstrap)
+        configuration.client.clientId = consumerId
+        configuration.client.retryBackoff = .milliseconds(20)
+        configuration.fetchMaxWait = .milliseconds(100)
+        let consumer = KafkaConsumer(configuration: configuration)
+        try await consumer.assign([TopicPartition(topic, 0): .beginning])
+        return LeaderMoveCluster(broker: broker, schedule: schedule, node1: node1, node2: node2, topic: topic,
+                                 producer: producer, consumer: consumer)
+    }
+
+    func shutdown() async {
+        await consumer.close()
+        await producer.close()
+        await node1.shutdown()
+        await node2.shutdown()
+        await broker.shutdown()
     }
 }

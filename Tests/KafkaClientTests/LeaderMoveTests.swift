@@ -14,22 +14,8 @@ import Testing
     @Test(arguments: [KafkaErrorCode.notLeaderOrFollower, .fencedLeaderEpoch, .unknownLeaderEpoch,
                       .leaderNotAvailable, .unknownTopicOrPartition])
     func producerAndConsumerFollowTheLeaderToItsNewNode(refusal: KafkaErrorCode) async throws {
-        let broker = try await TestBroker.start()
-        try await broker.createTopic("moving", partitions: 1)
-        let schedule = LeaderSchedule(leader: 1)
-        let node1 = try await ClusterNodeFront.start(nodeId: 1, backendPort: broker.port, schedule: schedule)
-        let node2 = try await ClusterNodeFront.start(nodeId: 2, backendPort: broker.port, schedule: schedule)
-        let bootstrap = "127.0.0.1:\(node1.port)"
-
-        let producer = try await KafkaProducer.make(configuration: try ProducerConfiguration.testing(bootstrap) {
-            $0.client.clientId = "moving-producer"
-        })
-        var consumerConfiguration = try ConsumerConfiguration(bootstrap: bootstrap)
-        consumerConfiguration.client.clientId = "moving-consumer"
-        consumerConfiguration.client.retryBackoff = .milliseconds(20)
-        consumerConfiguration.fetchMaxWait = .milliseconds(100)
-        let consumer = KafkaConsumer(configuration: consumerConfiguration)
-        try await consumer.assign([TopicPartition("moving", 0): .beginning])
+        let cluster = try await LeaderMoveCluster.start(topic: "moving", producerId: "moving-producer", consumerId: "moving-consumer")
+        let (schedule, producer, consumer) = (cluster.schedule, cluster.producer, cluster.consumer)
         let values = (0..<60).map { "record-\($0)" }
 
         // Node 1 leads: 20 records written and read through it.
@@ -39,7 +25,7 @@ import Testing
         }
         var consumed = try await pollRecords(consumer, count: 20)
         #expect(consumed.count == 20)
-        var adminConfiguration = try ClientConfiguration(bootstrap: bootstrap)
+        var adminConfiguration = try ClientConfiguration(bootstrap: cluster.bootstrap)
         adminConfiguration.clientId = "moving-admin"
         adminConfiguration.retryBackoff = .milliseconds(20)
         let adminCluster = KafkaCluster(configuration: adminConfiguration)
@@ -77,7 +63,7 @@ import Testing
         // Every record acknowledged at the offset of its place in the sequence: none lost, none twice, in order.
         #expect(values.map { acknowledged[$0] } == (0..<60).map { Int64($0) })
         // The log, read from the broker directly, holds exactly the sequence.
-        let log = try await broker.records(topic: "moving")
+        let log = try await cluster.broker.records(topic: "moving")
         #expect(log.map { $0.value.map { String(buffer: $0) } } == values)
         #expect(log.map(\.offset) == (0..<60).map { Int64($0) })
         // The consumer read the same sequence, across the move.
@@ -103,10 +89,6 @@ import Testing
         }
 
         await adminCluster.close()
-        await consumer.close()
-        await producer.close()
-        await node1.shutdown()
-        await node2.shutdown()
-        await broker.shutdown()
+        await cluster.shutdown()
     }
 }

@@ -32,6 +32,34 @@ import Testing
         }
     }
 
+    /// Expects `body` to throw an error after which the transaction can only be aborted;
+    /// `accepted` says what went wrong if it does not throw.
+    func expectAbortRequired(_ accepted: String, _ body: () async throws(KafkaProducerError) -> Void,
+                             sourceLocation: SourceLocation = #_sourceLocation) async {
+        do throws(KafkaProducerError) {
+            try await body()
+            Issue.record(Comment(rawValue: accepted), sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.requiresAbort, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// What a read_committed consumer reads from the start of `partitions`: `count` records,
+    /// and whatever one more poll of `settle` brings, so that a record too many shows.
+    func readCommitted(_ broker: ConsumerTestBroker, _ partitions: [TopicPartition], count: Int,
+                       timeout: Duration = .seconds(20), settle: Duration = .milliseconds(300),
+                       _ configure: (inout ConsumerConfiguration) -> Void = { _ in }) async throws -> [ConsumerRecord] {
+        var configuration = try testConfiguration(broker)
+        configuration.isolationLevel = .readCommitted
+        configure(&configuration)
+        let consumer = KafkaConsumer(configuration: configuration)
+        try await consumer.assign(partitions)
+        let records = try await pollRecords(consumer, count: count, timeout: timeout)
+        let extra = try await consumer.poll(timeout: settle)
+        await consumer.close()
+        return records + extra
+    }
+
     @Test func callsOutOfOrderAreRefusedWithTheState() async throws {
         try await withBroker { broker in
             try await broker.createTopic("order", partitions: 1)
@@ -143,14 +171,8 @@ import Testing
 
             // read_committed reaches the record after the closed producer's transaction at once:
             // well within the 60 s transaction timeout the coordinator would otherwise wait for.
-            var committedConfiguration = try testConfiguration(broker)
-            committedConfiguration.isolationLevel = .readCommitted
-            let committedReader = KafkaConsumer(configuration: committedConfiguration)
-            try await committedReader.assign([TopicPartition("close-open", 0)])
-            let committed = try await pollRecords(committedReader, count: 1, timeout: .seconds(15))
-            let extra = try await committedReader.poll(timeout: .milliseconds(300))
-            await committedReader.close()
-            #expect((committed + extra).map { String(buffer: $0.value!) } == ["committed"])
+            let committed = try await readCommitted(broker, [TopicPartition("close-open", 0)], count: 1, timeout: .seconds(15))
+            #expect(committed.map { String(buffer: $0.value!) } == ["committed"])
 
             // The aborted records were written: read_uncommitted sees them.
             let uncommittedReader = KafkaConsumer(configuration: try testConfiguration(broker))
@@ -208,14 +230,8 @@ import Testing
             #expect(first.transactionState == .fatalError)
             try await second.commitTransaction()
             await second.close()
-            var configuration = try testConfiguration(broker)
-            configuration.isolationLevel = .readCommitted
-            let consumer = KafkaConsumer(configuration: configuration)
-            try await consumer.assign([TopicPartition("close-fenced", 0)])
-            let records = try await pollRecords(consumer, count: 1)
-            let extra = try await consumer.poll(timeout: .milliseconds(300))
-            await consumer.close()
-            #expect((records + extra).map { String(buffer: $0.value!) } == ["owner"])
+            let records = try await readCommitted(broker, [TopicPartition("close-fenced", 0)], count: 1)
+            #expect(records.map { String(buffer: $0.value!) } == ["owner"])
         }
     }
 
@@ -254,18 +270,12 @@ import Testing
             var stale = group
             stale.generationId -= 1
             try producer.beginTransaction()
-            do throws(KafkaProducerError) {
+            await expectAbortRequired("a stale generation was accepted") { () throws(KafkaProducerError) in
                 try await producer.sendOffsetsToTransaction([partition: OffsetAndMetadata(offset: 9)], groupMetadata: stale)
-                Issue.record("a stale generation was accepted")
-            } catch {
-                #expect(error.requiresAbort)
             }
             #expect(producer.transactionState == .abortableError)
-            do throws(KafkaProducerError) {
+            await expectAbortRequired("committed after an abortable error") { () throws(KafkaProducerError) in
                 try await producer.commitTransaction()
-                Issue.record("committed after an abortable error")
-            } catch {
-                #expect(error.requiresAbort)
             }
             try await producer.abortTransaction()
             #expect(producer.transactionState == .ready)
@@ -288,17 +298,11 @@ import Testing
             #expect(throws: KafkaProducerError.messageTooLarge(topic: "small", partition: 0)) { try outcome.get() }
             #expect(producer.transactionState == .abortableError)
             // Every call but abort reports why the transaction must abort.
-            do throws(KafkaProducerError) {
+            await expectAbortRequired("a send after an abortable error was accepted") { () throws(KafkaProducerError) in
                 try await producer.sendAndForget(ProducerRecord(topic: "small", value: "more"))
-                Issue.record("a send after an abortable error was accepted")
-            } catch {
-                #expect(error.requiresAbort)
             }
-            do throws(KafkaProducerError) {
+            await expectAbortRequired("committed after an abortable error") { () throws(KafkaProducerError) in
                 try await producer.commitTransaction()
-                Issue.record("committed after an abortable error")
-            } catch {
-                #expect(error.requiresAbort)
             }
             try await producer.abortTransaction()
             #expect(producer.transactionState == .ready)
@@ -308,14 +312,8 @@ import Testing
             try await producer.commitTransaction()
             await producer.close()
 
-            var configuration = try testConfiguration(broker)
-            configuration.isolationLevel = .readCommitted
-            let consumer = KafkaConsumer(configuration: configuration)
-            try await consumer.assign([TopicPartition("small", 0)])
-            let records = try await pollRecords(consumer, count: 1)
-            let extra = try await consumer.poll(timeout: .milliseconds(300))
-            await consumer.close()
-            #expect((records + extra).map { String(buffer: $0.value!) } == ["second try"])
+            let records = try await readCommitted(broker, [TopicPartition("small", 0)], count: 1)
+            #expect(records.map { String(buffer: $0.value!) } == ["second try"])
         }
     }
 
@@ -444,16 +442,11 @@ import Testing
             }
             await producer.close()
 
-            var configuration = try testConfiguration(broker)
-            configuration.isolationLevel = .readCommitted
-            configuration.maxPartitionFetchBytes = 512
-            configuration.fetchMaxBytes = 512
-            let consumer = KafkaConsumer(configuration: configuration)
-            try await consumer.assign([TopicPartition("segments", 0)])
-            let records = try await pollRecords(consumer, count: expected.count)
-            let extra = try await consumer.poll(timeout: .milliseconds(500))
-            await consumer.close()
-            #expect((records + extra).map { String(buffer: $0.value!) } == expected)
+            let records = try await readCommitted(broker, [TopicPartition("segments", 0)], count: expected.count, settle: .milliseconds(500)) {
+                $0.maxPartitionFetchBytes = 512
+                $0.fetchMaxBytes = 512
+            }
+            #expect(records.map { String(buffer: $0.value!) } == expected)
         }
     }
 }

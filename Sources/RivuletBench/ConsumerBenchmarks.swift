@@ -176,7 +176,7 @@ struct ConsumerBenchmarks: BenchmarkGroup {
         let elapsed = ContinuousClock.now - start
         blackHole(valueBytes)
         await consumer.close()
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 
     private static let librdkafkaScript = """
@@ -229,34 +229,8 @@ extension ConsumerBenchmarks {
 
     /// kcat (librdkafka's C console client) reading every record and printing nothing.
     private static func consumeWithKcat(topic: String, bootstrap: String) throws -> Double {
-        let version = Process()
-        version.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        version.arguments = ["kcat", "-V"]
-        let versionOutput = Pipe()
-        version.standardOutput = versionOutput
-        version.standardError = versionOutput
-        try version.run()
-        let text = String(decoding: versionOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        version.waitUntilExit()
-        guard version.terminationStatus == 0 else { throw BenchmarkError("kcat is not installed") }
-        // "... librdkafka 2.0.2 builtin.features=..." → "2.0.2".
-        if let range = text.range(of: "librdkafka ") {
-            kcatVersion = String(text[range.upperBound...].prefix { !$0.isWhitespace && $0 != ")" })
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-c", "\(recordCount)", "-f", "", "-q"]
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        let start = ContinuousClock.now
-        try process.run()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let elapsed = ContinuousClock.now - start
-        guard process.terminationStatus == 0 else { throw BenchmarkError("kcat failed: \(errorText.suffix(300))") }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        kcatVersion = try Kcat.librdkafkaVersion()
+        return try Kcat.timedRun(["-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-c", "\(recordCount)", "-f", "", "-q"])
     }
 }
 

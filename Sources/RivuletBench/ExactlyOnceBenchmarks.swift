@@ -144,7 +144,7 @@ struct ExactlyOnceBenchmarks: BenchmarkGroup {
         let elapsed = ContinuousClock.now - start
         await consumer.close()
         await producer.close()
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 
     /// Every input record reached the output, and the group committed the whole input.

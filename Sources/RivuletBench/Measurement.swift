@@ -23,6 +23,11 @@ enum Measurement {
     }
 }
 
+extension Duration {
+    /// The duration in seconds, as the tables give it.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// Number formatting for the tables.
 enum Format {
     static func rate(_ value: Double) -> String {

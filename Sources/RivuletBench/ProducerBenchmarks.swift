@@ -81,7 +81,7 @@ struct ProducerBenchmarks: BenchmarkGroup {
         var kcatRow = ""
         var kcatRatio = ""
         if let bestKcat = kcat.min() {
-            kcatRow = "\n" + row("librdkafka \(Self.kcatVersion() ?? "?") in C (kcat)", bestKcat, kcat)
+            kcatRow = "\n" + row("librdkafka \((try? Kcat.librdkafkaVersion()) ?? "?") in C (kcat)", bestKcat, kcat)
             kcatRatio = " Rivulet / kcat (librdkafka in C, no Python): **\(Format.fixed(bestKcat / best.rivulet, 2))×**."
         } else if let kcatError {
             kcatRatio = " (kcat not measured: \(kcatError).)"
@@ -134,7 +134,7 @@ struct ProducerBenchmarks: BenchmarkGroup {
         await producer.close()
         let failed = await failures.value
         guard failed == 0 else { throw BenchmarkError("Rivulet: \(failed) records not delivered") }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 
     static func librdkafkaRun(python: String, script: String, bootstrap: String, topic: String, records: Int) throws -> (seconds: Double, version: String) {
@@ -167,37 +167,10 @@ struct ProducerBenchmarks: BenchmarkGroup {
         return path
     }
 
-    static func kcatVersion() -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kcat", "-V"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        guard (try? process.run()) != nil else { return nil }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        // "... librdkafka 2.0.2 builtin.features=..." → "2.0.2".
-        guard let range = text.range(of: "librdkafka ") else { return nil }
-        return String(text[range.upperBound...].prefix { !$0.isWhitespace && $0 != ")" })
-    }
-
     /// kcat (librdkafka's C console producer) sending every line of `linesFile` as a record.
     static func kcatRun(bootstrap: String, topic: String, linesFile: String) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-z", "lz4", "-X", "acks=all",
-                             "-X", "enable.idempotence=true", "-X", "linger.ms=5", "-l", linesFile]
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        let start = ContinuousClock.now
-        try process.run()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let elapsed = ContinuousClock.now - start
-        guard process.terminationStatus == 0 else { throw BenchmarkError("kcat failed: \(errorText.suffix(300))") }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        try Kcat.timedRun(["-P", "-b", bootstrap, "-t", topic, "-z", "lz4", "-X", "acks=all",
+                           "-X", "enable.idempotence=true", "-X", "linger.ms=5", "-l", linesFile])
     }
 
     /// Every record (and the warm-up one) is in the topic.

@@ -15,6 +15,15 @@ import Testing
         func flush() throws {}
     }
 
+    /// Task 0_0 of `builder`'s topology, without a record cache, its processors initialised.
+    private func uncachedTask(_ builder: StreamsBuilder, collector: Collector, stateDirectory: TemporaryDirectory) throws -> StreamTask {
+        let task = try StreamTask(id: TaskId(subtopology: 0, partition: 0), topology: try builder.build(),
+                                  config: StreamsConfig(applicationId: "t", stateDirectory: stateDirectory.path),
+                                  collector: collector, recordCache: nil, wallClockTime: 0)
+        try task.initializeProcessors()
+        return task
+    }
+
     private func record(_ topic: String, _ offset: Int64, _ value: String, at timestamp: Int64) -> RawRecord {
         RawRecord(topic: topic, partition: 0, offset: offset, timestamp: timestamp, key: buffer("k"), value: buffer(value))
     }
@@ -24,10 +33,7 @@ import Testing
         builder.stream("a", Consumed.with(.string, .string)).merge(builder.stream("b", Consumed.with(.string, .string))).to("out")
         let collector = Collector()
         let directory = TemporaryDirectory()
-        let task = try StreamTask(id: TaskId(subtopology: 0, partition: 0), topology: try builder.build(),
-                                  config: StreamsConfig(applicationId: "t", stateDirectory: directory.path),
-                                  collector: collector, recordCache: nil, wallClockTime: 0)
-        try task.initializeProcessors()
+        let task = try uncachedTask(builder, collector: collector, stateDirectory: directory)
         let a = TopicPartition(topic: "a", partition: 0), b = TopicPartition(topic: "b", partition: 0)
         try task.addRecords([record("a", 0, "a1", at: 1), record("a", 1, "a5", at: 5), record("a", 2, "a6", at: 6)], from: a)
         try task.addRecords([record("b", 0, "b2", at: 2), record("b", 1, "b4", at: 4), record("b", 2, "b9", at: 9)], from: b)
@@ -80,10 +86,7 @@ import Testing
         merged.mapValues { "second-\($0)" }.to("out")
         let collector = Collector()
         let directory = TemporaryDirectory()
-        let task = try StreamTask(id: TaskId(subtopology: 0, partition: 0), topology: try builder.build(),
-                                  config: StreamsConfig(applicationId: "t", stateDirectory: directory.path),
-                                  collector: collector, recordCache: nil, wallClockTime: 0)
-        try task.initializeProcessors()
+        let task = try uncachedTask(builder, collector: collector, stateDirectory: directory)
         let a = TopicPartition(topic: "a", partition: 0), b = TopicPartition(topic: "b", partition: 0)
         // "b" is buffered first, yet on equal timestamps "a" (the smaller partition) goes first.
         try task.addRecords([record("b", 0, "b3", at: 3), record("b", 1, "b7", at: 7)], from: b)

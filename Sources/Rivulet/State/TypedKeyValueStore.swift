@@ -151,8 +151,10 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
         guard let value else { return nil }
         guard isTimestamped else { return try serializeValue(value) }
-        // The timestamp first, then the value straight after it: one buffer, no copy.
-        var buffer = ByteBuffer()
+        // The timestamp first, then the value straight after it: one buffer, no copy, allocated
+        // at a size that fits small values (a buffer that starts empty is copied on its first
+        // write, then grown again for the value).
+        var buffer = ByteBufferAllocator().buffer(capacity: 32)
         buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
         return try writeValue(value, &buffer) ? buffer : nil
     }

@@ -10,6 +10,7 @@ extension KStream {
     }
 
     /// Groups by a new key computed from key and value; records are always repartitioned by it.
+    @inlinable
     public func groupBy<NewKey>(
         _ grouped: Grouped<NewKey, Value> = Grouped(), _ selector: @escaping @Sendable (Key, Value) throws -> NewKey
     ) -> KGroupedStream<NewKey, Value> {

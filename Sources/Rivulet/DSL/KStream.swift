@@ -8,15 +8,16 @@ public struct KStream<Key, Value> {
     let builder: StreamsBuilder
     /// The node whose output this stream is.
     let nodeName: String
-    let keySerde: Serde<Key>?
-    let valueSerde: Serde<Value>?
+    @usableFromInline let keySerde: Serde<Key>?
+    @usableFromInline let valueSerde: Serde<Value>?
     /// Whether the key may have changed since the source: grouping or joining then goes through
     /// a repartition topic first, so that equal keys meet in the same partition.
     let repartitionRequired: Bool
     /// The sources this stream comes from within its sub-topology (for co-partitioning).
     let sourceNodes: [String]
 
-    private func derived<K2, V2>(
+    @usableFromInline
+    func derived<K2, V2>(
         _ name: String, keySerde: Serde<K2>?, valueSerde: Serde<V2>?, repartitionRequired: Bool? = nil
     ) -> KStream<K2, V2> {
         KStream<K2, V2>(
@@ -25,8 +26,14 @@ public struct KStream<Key, Value> {
         )
     }
 
-    private func add<K2, V2>(
-        _ prefix: String, named: String?, _ body: @escaping ClosureProcessor<Key, Value, K2, V2>.Body
+    /// Adds a node running `body` per record. The stateless operators below are `@inlinable` so
+    /// that `body` is compiled in the application's module, specialised for its key and value
+    /// types: a closure built here, in generic code, would look up type metadata and copy values
+    /// through value witnesses for every record.
+    @usableFromInline
+    func add<K2, V2>(
+        _ prefix: String, named: String?,
+        _ body: @escaping @Sendable (StreamRecord<Key, Value>, ProcessorContext<K2, V2>) throws -> Void
     ) -> String {
         builder.addProcessor(named ?? builder.newName(prefix), parents: [nodeName]) {
             ClosureProcessor<Key, Value, K2, V2>(body)
@@ -37,6 +44,7 @@ public struct KStream<Key, Value> {
 
     /// A new key and value for every record. The key may change, so a later grouping or join
     /// repartitions.
+    @inlinable
     public func map<NewKey, NewValue>(
         named: String? = nil, _ mapper: @escaping @Sendable (Key, Value) throws -> (NewKey, NewValue)
     ) -> KStream<NewKey, NewValue> {
@@ -48,6 +56,7 @@ public struct KStream<Key, Value> {
     }
 
     /// A new value for every record; the key stays, so no repartitioning follows.
+    @inlinable
     public func mapValues<NewValue>(
         named: String? = nil, _ mapper: @escaping @Sendable (Value) throws -> NewValue
     ) -> KStream<Key, NewValue> {
@@ -58,6 +67,7 @@ public struct KStream<Key, Value> {
     }
 
     /// A new value for every record, computed from key and value.
+    @inlinable
     public func mapValues<NewValue>(
         named: String? = nil, _ mapper: @escaping @Sendable (Key, Value) throws -> NewValue
     ) -> KStream<Key, NewValue> {
@@ -68,6 +78,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Zero or more records for every record, with new keys.
+    @inlinable
     public func flatMap<NewKey, NewValue>(
         named: String? = nil, _ mapper: @escaping @Sendable (Key, Value) throws -> [(NewKey, NewValue)]
     ) -> KStream<NewKey, NewValue> {
@@ -80,6 +91,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Zero or more values for every record, each with the record's key.
+    @inlinable
     public func flatMapValues<NewValue>(
         named: String? = nil, _ mapper: @escaping @Sendable (Value) throws -> [NewValue]
     ) -> KStream<Key, NewValue> {
@@ -90,6 +102,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Zero or more values for every record, computed from key and value.
+    @inlinable
     public func flatMapValues<NewValue>(
         named: String? = nil, _ mapper: @escaping @Sendable (Key, Value) throws -> [NewValue]
     ) -> KStream<Key, NewValue> {
@@ -100,6 +113,7 @@ public struct KStream<Key, Value> {
     }
 
     /// The records that satisfy `predicate`.
+    @inlinable
     public func filter(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KStream {
         let name = add("KSTREAM-FILTER-", named: named) { (record, context: ProcessorContext<Key, Value>) in
             if try predicate(record.key, record.value) { try context.forward(record) }
@@ -108,6 +122,7 @@ public struct KStream<Key, Value> {
     }
 
     /// The records that do not satisfy `predicate`.
+    @inlinable
     public func filterNot(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KStream {
         let name = add("KSTREAM-FILTER-", named: named) { (record, context: ProcessorContext<Key, Value>) in
             if try !predicate(record.key, record.value) { try context.forward(record) }
@@ -116,6 +131,7 @@ public struct KStream<Key, Value> {
     }
 
     /// The same records under a new key computed from key and value.
+    @inlinable
     public func selectKey<NewKey>(
         named: String? = nil, _ selector: @escaping @Sendable (Key, Value) throws -> NewKey
     ) -> KStream<NewKey, Value> {
@@ -126,6 +142,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Calls `action` for every record and passes the record on unchanged.
+    @inlinable
     public func peek(named: String? = nil, _ action: @escaping @Sendable (Key, Value) throws -> Void) -> KStream {
         let name = add("KSTREAM-PEEK-", named: named) { (record, context: ProcessorContext<Key, Value>) in
             try action(record.key, record.value)
@@ -135,6 +152,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Calls `action` for every record; the stream ends here.
+    @inlinable
     public func foreach(named: String? = nil, _ action: @escaping @Sendable (Key, Value) throws -> Void) {
         _ = add("KSTREAM-FOREACH-", named: named) { (record, _: ProcessorContext<Never, Never>) in
             try action(record.key, record.value)

@@ -154,10 +154,10 @@ actor StreamThread {
     /// Buffers records in their tasks. Records of a partition the thread no longer owns (revoked
     /// while they were on their way) are dropped: their offsets were not committed.
     private func route(_ records: [ConsumerRecord]) throws {
-        // A poll returns each partition's records together: hand over runs of one partition
-        // (merging a partition's runs first, should a poll ever interleave them), comparing
-        // topic and partition of neighbours instead of hashing every record.
-        var batches: [TopicPartition: [RawRecord]] = [:]
+        // A poll returns each partition's records together: hand over runs of one partition,
+        // comparing topic and partition of neighbours instead of hashing every record. Each run
+        // goes straight into its task's queue (a partition's runs, should a poll ever interleave
+        // them, arrive there in order).
         var start = records.startIndex
         while start < records.endIndex {
             var end = start + 1
@@ -165,20 +165,16 @@ actor StreamThread {
                   records[end].topic == records[start].topic {
                 end += 1
             }
-            var run = batches.removeValue(forKey: records[start].topicPartition) ?? []
-            run.reserveCapacity(run.count + end - start)
-            for record in records[start..<end] {
-                run.append(RawRecord(
-                    topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                    key: record.key, value: record.value, headers: record.headers))
-            }
-            batches[records[start].topicPartition] = run
-            start = end
-        }
-        for (partition, batch) in batches {
+            let partition = records[start].topicPartition
             // A restoring task's partitions are paused; should records come anyway, they wait in its queues.
-            guard let id = taskByPartition[partition], let task = tasks[id] else { continue }
-            try task.addRecords(batch, from: partition)
+            if let id = taskByPartition[partition], let task = tasks[id] {
+                try task.addRecords(records[start..<end], from: partition) { record in
+                    RawRecord(
+                        topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                        key: record.key, value: record.value, headers: record.headers)
+                }
+            }
+            start = end
         }
     }
 

@@ -136,6 +136,14 @@ public final class StreamTask {
 
     /// Buffers records of one input partition, extracting their timestamps.
     public func addRecords(_ records: [RawRecord], from partition: TopicPartition) throws {
+        try addRecords(records, from: partition) { $0 }
+    }
+
+    /// ``addRecords(_:from:)`` for records in another form, made raw one at a time as they are
+    /// queued (the stream thread's polled records: no array of raw copies in between).
+    func addRecords<Records: Sequence>(
+        _ records: Records, from partition: TopicPartition, raw: (Records.Element) -> RawRecord
+    ) throws {
         guard let source = sources[partition.topic] else {
             throw StreamsError.unknownPartition(topic: partition.topic, partition: partition.partition)
         }
@@ -147,7 +155,8 @@ public final class StreamTask {
             queues.append(RecordQueue(partition: partition, source: source.node, extractor: source.extractor))
             queueIndex[partition] = index
         }
-        for record in records {
+        for element in records {
+            let record = raw(element)
             let timestamp = source.extractor.extract(record, queues[index].partitionTime)
             if timestamp < 0 {
                 switch source.extractor.onInvalid {

@@ -57,14 +57,24 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
     /// record being processed.
     /// `key` in bytes, for a read and a write of the same key (an aggregation's) to share one
-    /// serialization through ``getWithTimestamp(keyBytes:)`` and ``put(keyBytes:_:timestamp:)``.
+    /// serialization through ``get(keyBytes:timestamp:)`` and ``put(keyBytes:_:timestamp:)``.
     func keyBytes(_ key: Key) throws -> ByteBuffer {
         try lookupKey(key)
     }
 
-    func getWithTimestamp(keyBytes: ByteBuffer) throws -> ValueAndTimestamp<Value>? {
+    /// The value stored under `keyBytes` (`nil` when absent), its timestamp written to
+    /// `timestamp` (-1 for a store without timestamps; untouched when absent). An aggregation's
+    /// read: it builds no ``ValueAndTimestamp``, because in code not specialised for the value
+    /// type every generic type used costs a type-metadata lookup per call.
+    func get(keyBytes: ByteBuffer, timestamp: inout Int64) throws -> Value? {
         guard let raw = try bytes.get(keyBytes) else { return nil }
-        return try decode(raw)
+        guard isTimestamped else {
+            timestamp = -1
+            return try deserializeValue(raw)
+        }
+        guard let (value, stamp) = TimestampedBytes.unpack(raw) else { throw invalidTimestampedBytes(raw) }
+        timestamp = stamp
+        return try deserializeValue(value)
     }
 
     func put(keyBytes: ByteBuffer, _ value: Value?, timestamp: Int64?) throws {
@@ -151,18 +161,22 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
         guard let value else { return nil }
         guard isTimestamped else { return try serializeValue(value) }
-        // The timestamp first, then the value straight after it: one buffer, no copy.
-        var buffer = ByteBuffer()
+        // The timestamp first, then the value straight after it: one buffer, no copy, allocated
+        // at a size that fits small values (a buffer that starts empty is copied on its first
+        // write, then grown again for the value).
+        var buffer = ByteBufferAllocator().buffer(capacity: 32)
         buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
         return try writeValue(value, &buffer) ? buffer : nil
     }
 
     func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {
         guard isTimestamped else { return ValueAndTimestamp(try deserializeValue(raw), timestamp: -1) }
-        guard let (value, timestamp) = TimestampedBytes.unpack(raw) else {
-            throw SerdeError.invalidEncoding(type: "timestamped value of store \(name)", reason: "\(raw.readableBytes) bytes")
-        }
+        guard let (value, timestamp) = TimestampedBytes.unpack(raw) else { throw invalidTimestampedBytes(raw) }
         return ValueAndTimestamp(try deserializeValue(value), timestamp: timestamp)
+    }
+
+    private func invalidTimestampedBytes(_ raw: ByteBuffer) -> SerdeError {
+        SerdeError.invalidEncoding(type: "timestamped value of store \(name)", reason: "\(raw.readableBytes) bytes")
     }
 }
 

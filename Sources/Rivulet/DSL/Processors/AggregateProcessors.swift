@@ -33,12 +33,13 @@ final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         let key = try store.keyBytes(record.key)
-        let old = try store.getWithTimestamp(keyBytes: key)
-        let aggregate = try step(record.key, record.value, old?.value)
-        let timestamp = max(record.timestamp, old?.timestamp ?? Int64.min)
+        var oldTimestamp = Int64.min
+        let old = try store.get(keyBytes: key, timestamp: &oldTimestamp)
+        let aggregate = try step(record.key, record.value, old)
+        let timestamp = max(record.timestamp, oldTimestamp)
         try store.put(keyBytes: key, aggregate, timestamp: timestamp)
         try forwarder.maybeForward(StreamRecord(
-            key: record.key, value: Change(newValue: aggregate, oldValue: old?.value),
+            key: record.key, value: Change(newValue: aggregate, oldValue: old),
             timestamp: timestamp, headers: record.headers
         ))
     }
@@ -123,18 +124,19 @@ final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
     func process(_ record: StreamRecord<Key, Change<Value>>) throws {
         if nullKey.isNull(record.key) { return }
         let key = try store.keyBytes(record.key)
-        let old = try store.getWithTimestamp(keyBytes: key)
-        var aggregate = old?.value
+        var oldTimestamp = Int64.min
+        let old = try store.get(keyBytes: key, timestamp: &oldTimestamp)
+        var aggregate = old
         if let oldValue = record.value.oldValue {
             aggregate = try subtract(record.key, oldValue, aggregate)
         }
         if let newValue = record.value.newValue {
             aggregate = try add(record.key, newValue, aggregate)
         }
-        let timestamp = max(record.timestamp, old?.timestamp ?? Int64.min)
+        let timestamp = max(record.timestamp, oldTimestamp)
         try store.put(keyBytes: key, aggregate, timestamp: timestamp)
         try forwarder.maybeForward(StreamRecord(
-            key: record.key, value: Change(newValue: aggregate, oldValue: old?.value),
+            key: record.key, value: Change(newValue: aggregate, oldValue: old),
             timestamp: timestamp, headers: record.headers
         ))
     }

@@ -228,14 +228,21 @@ def test_copy_loop_killed_at_random_points_copies_every_record_exactly_once(dev_
     create_topic(dev_broker.bootstrap, "eos-in", partitions=PARTITIONS)
     producer = Producer({"bootstrap.servers": dev_broker.bootstrap, "linger.ms": 20, "compression.type": "lz4"})
     expected = {p: [] for p in range(PARTITIONS)}
-    for i in range(INPUT_RECORDS):
-        partition = i % PARTITIONS
-        value = f"record-{i}-of-partition-{partition}"
-        expected[partition].append(value.upper())
-        producer.produce("eos-in", value=value.encode(), key=str(i).encode(), partition=partition)
-        if i % 10000 == 0:
-            producer.poll(0)
-    assert producer.flush(60) == 0
+    produced = 0
+
+    def produce_up_to(limit):
+        # The input arrives in steps, so that a copier can never finish it before the last kill:
+        # one transaction can copy tens of thousands of records.
+        nonlocal produced
+        for i in range(produced, limit):
+            partition = i % PARTITIONS
+            value = f"record-{i}-of-partition-{partition}"
+            expected[partition].append(value.upper())
+            producer.produce("eos-in", value=value.encode(), key=str(i).encode(), partition=partition)
+            if i % 10000 == 0:
+                producer.poll(0)
+        assert producer.flush(60) == 0
+        produced = max(produced, limit)
 
     seed = int(os.environ.get("EOS_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
@@ -248,10 +255,12 @@ def test_copy_loop_killed_at_random_points_copies_every_record_exactly_once(dev_
     progress = []   # input records committed when each kill fell
     try:
         with open(log_path, "ab") as log:
-            for mark in marks:
+            for kill, mark in enumerate(marks):
+                target = max(mark, progress[-1] + 1 if progress else 1)
+                # Enough input to keep the copier busy past the mark, but never all of it.
+                produce_up_to(min(INPUT_RECORDS - (KILLS - kill) * 1000, target + 30_000))
                 copier = start_copier(dev_broker.bootstrap, log)
                 deadline = time.time() + 60
-                target = max(mark, progress[-1] + 1 if progress else 1)
                 while committed.total() < target:
                     assert copier.poll() is None, f"copier exited early (seed {seed}): {log_path.read_text()[-2000:]}"
                     assert time.time() < deadline, f"no progress past {target} (seed {seed}): {log_path.read_text()[-2000:]}"
@@ -260,13 +269,14 @@ def test_copy_loop_killed_at_random_points_copies_every_record_exactly_once(dev_
                 copier.send_signal(signal.SIGKILL)
                 copier.wait(timeout=10)
                 progress.append(committed.total())
+            produce_up_to(INPUT_RECORDS)
             final = start_copier(dev_broker.bootstrap, log, "--idle-exit-ms", "4000")
             assert final.wait(timeout=150) == 0, f"seed {seed}: {log_path.read_text()[-2000:]}"
     finally:
         committed.close()
     print(f"seed {seed}; kill marks {marks}; committed after each kill: {progress}")
     # The kills fell while the copy was under way, not after it finished.
-    assert sum(1 for done in progress if done < INPUT_RECORDS) >= 10, f"seed {seed}: {progress}"
+    assert all(done < INPUT_RECORDS for done in progress), f"seed {seed}: {progress}"
 
     output = consume_to_end(dev_broker.bootstrap, "eos-out", isolation="read_committed", timeout=60)
     got = by_partition(output)

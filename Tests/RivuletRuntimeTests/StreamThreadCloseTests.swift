@@ -70,11 +70,14 @@ import Testing
         try await kafka.createTopic("input", partitions: 1)
         try await kafka.createTopic("output", partitions: 1)
         let entered = Counter()
+        // The processor blocks its thread (as a synchronous call to another service would)
+        // until the test lets it go, however slowly the machine runs.
+        let released = Mutex(false)
         let builder = StreamsBuilder()
         builder.stream("input", Consumed.with(.string, .string))
             .mapValues { value -> String in
                 entered.value.withLock { $0 += 1 }
-                usleep(2_000_000)
+                while !released.withLock({ $0 }) { usleep(1_000) }
                 return value
             }
             .to("output", Produced.with(.string, .string))
@@ -86,9 +89,62 @@ import Testing
         #expect(streams.localThreadsMetadata().contains { $0.state != .dead })
         #expect(streams.state == .pendingShutdown)
         #expect(throws: StreamsError.self) { try streams.cleanUp() }
+        released.withLock { $0 = true }
         #expect(try await eventually { streams.state == .notRunning })
         #expect(streams.localThreadsMetadata().allSatisfy { $0.state == .dead })
         try streams.cleanUp()
+    }
+
+    /// A processor that blocks its thread does not hold up the rest of the process: stream
+    /// threads run on threads of their own, not on Swift's cooperative pool (as wide as the
+    /// machine has cores), so more blocked processors than cores still leave timers, the
+    /// network and other applications running.
+    @Test func processorsBlockingMoreThreadsThanCoresStallNothingElse() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        let blocking = ProcessInfo.processInfo.activeProcessorCount + 1
+        try await kafka.createTopic("input", partitions: Int32(blocking))
+        try await kafka.createTopic("output", partitions: Int32(blocking))
+        try await kafka.createTopic("other-input", partitions: 1)
+        try await kafka.createTopic("other-output", partitions: 1)
+        let entered = Counter()
+        let released = Mutex(false)
+        // Should the blocked processors stall the whole process, this test would hang: a timer
+        // on a dispatch queue (threads of their own) lets them go after a while, and says so.
+        let watchdogFired = Mutex(false)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) {
+            released.withLock { released in
+                if !released { watchdogFired.withLock { $0 = true } }
+                released = true
+            }
+        }
+        let builder = StreamsBuilder()
+        builder.stream("input", Consumed.with(.string, .string))
+            .peek { _, _ in
+                entered.value.withLock { $0 += 1 }
+                while !released.withLock({ $0 }) { usleep(1_000) }
+            }
+            .to("output", Produced.with(.string, .string))
+        var config = kafka.config("blocked")
+        config.numStreamThreads = blocking
+        let blocked = KafkaStreams(try builder.build(), config)
+        try await blocked.start()
+        #expect(try await eventually { blocked.state == .running })
+        // Keys enough for every partition; a task per partition and per thread: every thread blocks.
+        try await kafka.produce("input", (0..<100).map { (key: "k\($0)", value: "v") })
+        #expect(try await eventually { entered.value.withLock { $0 } == blocking })
+
+        let copy = StreamsBuilder()
+        copy.stream("other-input", Consumed.with(.string, .string)).to("other-output", Produced.with(.string, .string))
+        let other = KafkaStreams(try copy.build(), kafka.config("unblocked"))
+        try await other.start()
+        try await kafka.produce("other-input", [(key: "x", value: "through")])
+        #expect(try await eventually { try await kafka.latestStrings("other-output") == ["x": "through"] })
+        await other.close()
+        released.withLock { $0 = true }
+        #expect(!watchdogFired.withLock { $0 }, "the other application ran only once the blocked processors were let go")
+        await blocked.close()
+        #expect(blocked.state == .notRunning)
     }
 
     /// The group leader runs another version of the application, whose task also reads "y":

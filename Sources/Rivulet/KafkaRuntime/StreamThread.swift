@@ -48,6 +48,12 @@ actor StreamThread {
     private var callbackFailure: (any Error)?
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The thread this actor runs on: processors may block, and must not block the cooperative pool.
+    private let executor: DedicatedThreadExecutor
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
 
     struct Clients: Sendable {
         let consumer: KafkaConsumer
@@ -62,6 +68,7 @@ actor StreamThread {
         restoreListener: StateRestoreListener?, publish: @escaping @Sendable (ThreadMetadata) -> Void, logger: Logger
     ) {
         self.name = name
+        self.executor = DedicatedThreadExecutor(name: name)
         self.topology = topology
         self.config = config
         self.layout = layout
@@ -85,6 +92,10 @@ actor StreamThread {
         self.member = member
         self.stateDirectory = StateDirectory(config: config)
         self.publish = publish
+    }
+
+    deinit {
+        executor.shutdown()
     }
 
     // MARK: The loop

@@ -61,6 +61,7 @@ def run_and_time(command, bootstrap, output_topic, expected, decode, timeout, lo
     consumer.subscribe([output_topic])
     latest = {}
     missing = set(expected)
+    first_output = None
     with open(log_path, "wb") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -73,6 +74,8 @@ def run_and_time(command, bootstrap, output_topic, expected, decode, timeout, lo
                 for message in consumer.consume(10_000, timeout=0.2):
                     if message.error() or message.key() is None:
                         continue
+                    if first_output is None:
+                        first_output = time.perf_counter() - started
                     word = message.key().decode()
                     value = decode(message.value())
                     latest[word] = value
@@ -81,6 +84,7 @@ def run_and_time(command, bootstrap, output_topic, expected, decode, timeout, lo
                     else:
                         missing.add(word)
             elapsed = time.perf_counter() - started
+            print(f"{Path(command[0]).name}: first output after {first_output:.2f} s, every final count after {elapsed:.2f} s", flush=True)
         finally:
             stop(process, timeout=60)
             consumer.close()
@@ -94,6 +98,7 @@ def main():
     parser.add_argument("--output", type=Path)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--rivulet-only", action="store_true", help="skip Quix Streams (while working on Rivulet)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="rivulet-streams-bench-"))
@@ -119,6 +124,8 @@ def main():
              "--output", "rivulet-counts", "--threads", "1", "--commit-interval-ms", "1000", "--state-dir", str(work / "rivulet-state")],
             bootstrap, "rivulet-counts", expected, lambda value: struct.unpack(">q", value)[0], args.timeout, work / "rivulet.log")
         print(f"Rivulet: {rivulet:.2f} s, {args.lines / rivulet:,.0f} lines/s", flush=True)
+        if args.rivulet_only:
+            return
         quix = run_and_time(
             [sys.executable, str(HERE / "quix_wordcount.py"), bootstrap, "bench-quix", "quix-lines", "quix-counts", str(work / "quix-state")],
             bootstrap, "quix-counts", expected, lambda value: json.loads(value), args.timeout, work / "quix.log")

@@ -5,16 +5,29 @@
 /// shared by all tasks. A key that may be absent is an optional key type (see
 /// ``Serde/optional(_:)``).
 public struct KStream<Key, Value> {
-    let builder: StreamsBuilder
+    @usableFromInline let builder: StreamsBuilder
     /// The node whose output this stream is.
-    let nodeName: String
+    @usableFromInline let nodeName: String
     @usableFromInline let keySerde: Serde<Key>?
     @usableFromInline let valueSerde: Serde<Value>?
     /// Whether the key may have changed since the source: grouping or joining then goes through
     /// a repartition topic first, so that equal keys meet in the same partition.
-    let repartitionRequired: Bool
+    @usableFromInline let repartitionRequired: Bool
     /// The sources this stream comes from within its sub-topology (for co-partitioning).
-    let sourceNodes: [String]
+    @usableFromInline let sourceNodes: [String]
+
+    @usableFromInline
+    init(
+        builder: StreamsBuilder, nodeName: String, keySerde: Serde<Key>?, valueSerde: Serde<Value>?,
+        repartitionRequired: Bool, sourceNodes: [String]
+    ) {
+        self.builder = builder
+        self.nodeName = nodeName
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.repartitionRequired = repartitionRequired
+        self.sourceNodes = sourceNodes
+    }
 
     @usableFromInline
     func derived<K2, V2>(
@@ -30,7 +43,7 @@ public struct KStream<Key, Value> {
     /// that `body` is compiled in the application's module, specialised for its key and value
     /// types: a closure built here, in generic code, would look up type metadata and copy values
     /// through value witnesses for every record.
-    @usableFromInline
+    @inlinable
     func add<K2, V2>(
         _ prefix: String, named: String?,
         _ body: @escaping @Sendable (StreamRecord<Key, Value>, ProcessorContext<K2, V2>) throws -> Void
@@ -184,6 +197,7 @@ public struct KStream<Key, Value> {
     // MARK: Topics
 
     /// Writes the stream to `topic`. Serdes not given are taken from upstream or inferred.
+    @inlinable
     public func to(_ topic: String, _ produced: Produced<Key, Value> = Produced()) {
         let name = produced.processorName ?? builder.newName("KSTREAM-SINK-")
         let keys = builder.serde(produced.keySerde, keySerde, for: "to(\(topic))")
@@ -213,6 +227,7 @@ public struct KStream<Key, Value> {
     /// Sends the stream through a repartition topic `<application.id>-<name>-repartition`, so
     /// records with equal keys land in the same partition (explicitly, instead of before the
     /// next grouping or join).
+    @inlinable
     public func repartition(_ repartitioned: Repartitioned<Key, Value> = Repartitioned()) -> KStream {
         let base = repartitioned.name ?? builder.newName("KSTREAM-REPARTITION-")
         return builder.repartition(
@@ -258,6 +273,7 @@ public struct KStream<Key, Value> {
     }
 
     /// This stream through a repartition topic named after `base` (or this node), dropping null keys.
+    @inlinable
     func repartitionForKey(named base: String?, keySerde: Serde<Key>? = nil, valueSerde: Serde<Value>? = nil) -> KStream {
         builder.repartition(
             self, topicBase: base ?? nodeName,

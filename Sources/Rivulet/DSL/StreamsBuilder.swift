@@ -5,7 +5,7 @@
 /// found while chaining (a serde that is needed but neither given nor inferable) are collected
 /// and thrown by ``build()``, so chains stay free of `try`.
 public final class StreamsBuilder {
-    var topology = Topology()
+    @usableFromInline var topology = Topology()
     private var counter = 0
     private var errors: [any Error] = []
     /// The store kind of tables whose `Materialized` does not choose one.
@@ -17,6 +17,7 @@ public final class StreamsBuilder {
     }
 
     /// A stream of the records of `topics`.
+    @inlinable
     public func stream<Key, Value>(_ topics: [String], _ consumed: Consumed<Key, Value>) -> KStream<Key, Value> {
         let name = consumed.processorName ?? newName("KSTREAM-SOURCE-")
         attempt {
@@ -28,6 +29,7 @@ public final class StreamsBuilder {
     }
 
     /// A stream of the records of `topic`.
+    @inlinable
     public func stream<Key, Value>(_ topic: String, _ consumed: Consumed<Key, Value>) -> KStream<Key, Value> {
         stream([topic], consumed)
     }
@@ -69,6 +71,7 @@ public final class StreamsBuilder {
     // MARK: For the DSL types
 
     /// A generated node name: the prefix and a ten-digit counter shared by all names.
+    @usableFromInline
     func newName(_ prefix: String) -> String {
         defer { counter += 1 }
         let digits = String(counter)
@@ -79,6 +82,7 @@ public final class StreamsBuilder {
         newName(prefix)
     }
 
+    @usableFromInline
     func attempt(_ body: () throws -> Void) {
         do { try body() } catch { errors.append(error) }
     }
@@ -86,6 +90,7 @@ public final class StreamsBuilder {
     /// The serde to use: the one given, else the one carried from upstream, else the inferred
     /// one; when there is none the problem is recorded and a serde that fails is returned (the
     /// topology will not build anyway).
+    @usableFromInline
     func serde<T>(_ given: Serde<T>?, _ carried: Serde<T>?, for operation: String) -> Serde<T> {
         if let serde = given ?? carried ?? Serde<T>.inferred() { return serde }
         errors.append(TopologyError.missingSerde(operation: operation, type: "\(T.self)"))
@@ -96,7 +101,7 @@ public final class StreamsBuilder {
     }
 
     /// Adds a processor after `parents`, connected to `stores`; returns its name.
-    @discardableResult
+    @inlinable @discardableResult
     func addProcessor<P: Processor>(
         _ name: String, parents: [String], stores: [String] = [], _ supplier: @escaping @Sendable () -> P
     ) -> String {
@@ -128,6 +133,7 @@ public final class StreamsBuilder {
 
     /// Sends a stream through a repartition topic `<application.id>-<name>-repartition` and
     /// returns the source reading it back (nodes: optional null-key filter, sink, source).
+    @inlinable
     func repartition<Key, Value>(
         _ stream: KStream<Key, Value>, topicBase: String, keySerde: Serde<Key>, valueSerde: Serde<Value>,
         partitions: Int32?, partitioner: StreamPartitioner<Key, Value>?, dropNullKeys: Bool

@@ -4,18 +4,17 @@ import KafkaProtocol
 /// records to the nodes after it, reach its stores, schedule punctuators, read the metadata of the
 /// record being processed.
 public final class ProcessorContext<KeyForward, ValueForward> {
-    let task: TaskContext
+    @usableFromInline let task: TaskContext
     /// The node this context belongs to.
     public let nodeName: String
     private let connectedStores: Set<String>
-    /// A child's `receive`, bound when the graph is built: forwarding calls the child's own
-    /// method directly, with no existential to open or witness table to look up per record.
-    typealias Receive = (StreamRecord<KeyForward, ValueForward>) throws -> Void
-    /// The children in the order they were added; `onlyChild` repeats the first when it is the
+    /// The children's entry points, bound when the graph is built (see ``BuiltNode``): forwarding
+    /// calls the child's own code directly, with no existential to open or witness table to look
+    /// up per record. In the order they were added; `onlyChild` repeats the first when it is the
     /// only one (the common case: a call with no loop).
-    private var children: [Receive] = []
-    private var onlyChild: Receive?
-    private var childrenByName: [String: Receive] = [:]
+    @usableFromInline var children: [RecordEntry<KeyForward, ValueForward>] = []
+    @usableFromInline var onlyChild: RecordEntry<KeyForward, ValueForward>?
+    private var childrenByName: [String: RecordEntry<KeyForward, ValueForward>] = [:]
 
     init(task: TaskContext, nodeName: String, connectedStores: Set<String>) {
         self.task = task
@@ -23,15 +22,23 @@ public final class ProcessorContext<KeyForward, ValueForward> {
         self.connectedStores = connectedStores
     }
 
+    /// Adds a child through the entry point it was built with (see ``BuiltNode``).
+    func addChild(_ receive: RecordEntry<KeyForward, ValueForward>, name: String) {
+        children.append(receive)
+        onlyChild = children.count == 1 ? receive : nil
+        childrenByName[name] = receive
+    }
+
+    /// Adds a child built with no entry point of its own: its `receive`, bound here.
     func addChild(_ child: any RecordReceiver<KeyForward, ValueForward>, name: String) {
-        let receive = Self.bind(child)
+        let receive = RecordEntry(Self.bind(child))
         children.append(receive)
         onlyChild = children.count == 1 ? receive : nil
         childrenByName[name] = receive
     }
 
     /// The receiver's `receive` as a closure, with the receiver's concrete type opened once here.
-    private static func bind<Receiver: RecordReceiver>(_ receiver: Receiver) -> Receive
+    private static func bind<Receiver: RecordReceiver>(_ receiver: Receiver) -> (StreamRecord<KeyForward, ValueForward>) throws -> Void
     where Receiver.Key == KeyForward, Receiver.Value == ValueForward {
         receiver.receive
     }
@@ -54,15 +61,16 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     /// Sends a record to every child. While the children run, the record's timestamp and headers
     /// are the task's current ones (stores stamp writes with them); the previous ones come back
     /// afterwards.
+    @inlinable
     public func forward(_ record: StreamRecord<KeyForward, ValueForward>) throws {
         var timestamp = record.timestamp
         var headers = record.headers
         task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers)
         defer { task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers) }
         if let onlyChild {
-            try onlyChild(record)
+            try onlyChild.receive(record)
         } else {
-            for index in children.indices { try children[index](record) }
+            for child in children { try child.receive(record) }
         }
     }
 
@@ -75,7 +83,7 @@ public final class ProcessorContext<KeyForward, ValueForward> {
         var headers = record.headers
         task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers)
         defer { task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers) }
-        try child(record)
+        try child.receive(record)
     }
 
     /// A store connected to this processor, as its outermost layer.

@@ -19,7 +19,7 @@ public struct RecordContext: Sendable {
     /// Swaps this context's timestamp and headers with the given ones (one access to the
     /// context instead of a copy of it, for forwarding to make a record's stamp current and
     /// restore the previous one).
-    @inline(__always)
+    @inlinable
     mutating func exchangeStamp(timestamp: inout Int64, headers: inout [RecordHeader]) {
         swap(&self.timestamp, &timestamp)
         swap(&self.headers, &headers)

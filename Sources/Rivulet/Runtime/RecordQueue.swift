@@ -9,7 +9,8 @@ struct RecordQueue {
     }
 
     let partition: TopicPartition
-    let source: any SourceRuntimeNode
+    /// The source node's entry point (see ``BuiltNode``).
+    let source: SourceEntry
     let extractor: TimestampExtractor
     private var entries = CircularBuffer<Entry>()
     /// The largest timestamp seen on the partition (-1 before any).
@@ -17,7 +18,7 @@ struct RecordQueue {
     /// The offset of the last record taken out (processed or skipped); `nil` before any.
     private(set) var consumed: Int64?
 
-    init(partition: TopicPartition, source: any SourceRuntimeNode, extractor: TimestampExtractor) {
+    init(partition: TopicPartition, source: SourceEntry, extractor: TimestampExtractor) {
         self.partition = partition
         self.source = source
         self.extractor = extractor

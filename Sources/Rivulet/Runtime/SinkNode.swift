@@ -1,15 +1,17 @@
 import NIOCore
 
 /// Serializes records and hands them to the task's record collector.
+@usableFromInline
 final class SinkNode<Key, Value>: RuntimeNode, RecordReceiver {
-    let name: String
-    private let topic: String
-    private let task: TaskContext
+    @usableFromInline let name: String
+    @usableFromInline let topic: String
+    @usableFromInline let task: TaskContext
     /// The serdes' writers (closures: see ``Serde/serializer``).
-    private let writeKey: Serde<Key>.Writer
-    private let writeValue: Serde<Value>.Writer
-    private let partitioner: StreamPartitioner<Key, Value>?
+    @usableFromInline let writeKey: Serde<Key>.Writer
+    @usableFromInline let writeValue: Serde<Value>.Writer
+    @usableFromInline let partitioner: StreamPartitioner<Key, Value>?
 
+    @usableFromInline
     init(
         name: String, topic: String, task: TaskContext,
         keySerde: Serde<Key>, valueSerde: Serde<Value>, partitioner: StreamPartitioner<Key, Value>?
@@ -22,20 +24,23 @@ final class SinkNode<Key, Value>: RuntimeNode, RecordReceiver {
         self.partitioner = partitioner
     }
 
-    func addChild(_ child: any RuntimeNode) throws {
+    @usableFromInline
+    func addChild(_ child: BuiltNode) throws {
         throw StreamsError.invalidTopology("sink \(name) cannot have children")
     }
 
     /// Bytes a record's buffer starts with; larger records grow it.
-    private static var startingCapacity: Int { 64 }
+    @inlinable
+    static var startingCapacity: Int { 64 }
 
-    func initialize() throws {}
-    func close() throws {}
+    @usableFromInline func initialize() throws {}
+    @usableFromInline func close() throws {}
 
     /// Key and value are written one after the other into one new buffer and handed on as two
     /// slices of it: one allocation per record instead of two, made at a size that fits small
     /// records (a buffer that starts empty is copied on its first write, which also checks
     /// exclusive access). The producer copies the bytes into its batch.
+    @inlinable
     func receive(_ record: StreamRecord<Key, Value>) throws {
         let key: ByteBuffer?
         let value: ByteBuffer?

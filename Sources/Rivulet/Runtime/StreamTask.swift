@@ -20,7 +20,7 @@ public final class StreamTask {
     public let stateManager: ProcessorStateManager
     let context: TaskContext
     private let nodes: [any RuntimeNode]
-    private let sources: [String: (node: any SourceRuntimeNode, extractor: TimestampExtractor)]
+    private let sources: [String: (entry: SourceEntry, extractor: TimestampExtractor)]
     /// One queue per input partition that has had records, in an array (choosing the next
     /// record scans a few elements instead of hashing partitions), found by partition through
     /// `queueIndex` when records arrive.
@@ -66,7 +66,7 @@ public final class StreamTask {
     private static func build(
         topology: Topology, subtopology: Subtopology, config: StreamsConfig, context: TaskContext,
         stateManager: ProcessorStateManager, recordCache: RecordCache?, taskDirectory: String
-    ) throws -> ([any RuntimeNode], [String: (node: any SourceRuntimeNode, extractor: TimestampExtractor)]) {
+    ) throws -> ([any RuntimeNode], [String: (entry: SourceEntry, extractor: TimestampExtractor)]) {
         let id = context.taskId
         for name in subtopology.storeNames {
             guard let definition = topology.store(named: name) else { throw TopologyError.unknownStore(name) }
@@ -86,18 +86,20 @@ public final class StreamTask {
 
         var built: [String: any RuntimeNode] = [:]
         var ordered: [any RuntimeNode] = []
-        var sources: [String: (node: any SourceRuntimeNode, extractor: TimestampExtractor)] = [:]
+        var sources: [String: (entry: SourceEntry, extractor: TimestampExtractor)] = [:]
         for name in subtopology.nodeNames {
             guard let definition = topology.node(named: name) else { throw TopologyError.unknownNode(name) }
-            let node = definition.make(NodeBuildContext(task: context, stores: Set(definition.stores)))
+            let instance = definition.make(NodeBuildContext(task: context, stores: Set(definition.stores)))
+            let node = instance.node
             for parent in definition.parents {
                 guard let parentNode = built[parent] else { throw TopologyError.unknownNode(parent) }
-                try parentNode.addChild(node)
+                try parentNode.addChild(instance)
             }
             if case .source(let topics, let extractor) = definition.kind, let source = node as? any SourceRuntimeNode {
+                let entry = instance.source ?? SourceEntry { raw, timestamp in try source.process(raw, timestamp: timestamp) }
                 for topic in topics {
                     sources[topic.resolved(applicationId: config.applicationId)] =
-                        (source, extractor ?? config.defaultTimestampExtractor)
+                        (entry, extractor ?? config.defaultTimestampExtractor)
                 }
             }
             built[name] = node
@@ -152,7 +154,7 @@ public final class StreamTask {
             index = existing
         } else {
             index = queues.count
-            queues.append(RecordQueue(partition: partition, source: source.node, extractor: source.extractor))
+            queues.append(RecordQueue(partition: partition, source: source.entry, extractor: source.extractor))
             queueIndex[partition] = index
         }
         for element in records {
@@ -210,7 +212,7 @@ public final class StreamTask {
             headers: entry.record.headers
         )
         context.streamTime = max(context.streamTime, entry.timestamp)
-        try source.process(entry.record, timestamp: entry.timestamp)
+        try source.process(entry.record, entry.timestamp)
         return true
     }
 

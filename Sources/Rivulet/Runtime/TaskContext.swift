@@ -4,13 +4,14 @@ import NIOCore
 
 /// What the nodes and stores of one task share: the record being processed, stream and wall-clock
 /// time, stores, punctuators and the way out. One per task; used from one thread at a time.
+@usableFromInline
 final class TaskContext: RecordContextHolder, ChangelogSink {
     let taskId: TaskId
     let applicationId: String
-    let config: StreamsConfig
-    let collector: any RecordCollector
-    let logger: Logger
-    var recordContext = RecordContext.punctuation(at: -1)
+    @usableFromInline let config: StreamsConfig
+    @usableFromInline let collector: any RecordCollector
+    @usableFromInline let logger: Logger
+    @usableFromInline var recordContext = RecordContext.punctuation(at: -1)
     /// The largest timestamp processed so far; -1 before the first record.
     var streamTime: Int64 = -1
     var wallClockTime: Int64
@@ -33,6 +34,7 @@ final class TaskContext: RecordContextHolder, ChangelogSink {
         self.logger = logger
     }
 
+    @usableFromInline
     func logChange(store: String, key: ByteBuffer, value: ByteBuffer?, timestamp: Int64) throws {
         guard let partition = changelogPartitions[store] else { return }
         try collector.send(

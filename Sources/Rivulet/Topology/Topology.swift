@@ -64,24 +64,38 @@ public struct Topology: Sendable {
     }
 
     // MARK: Building blocks (the DSL uses these directly)
+    //
+    // `@inlinable`, like the DSL operators that call them: their node factories are compiled
+    // where the key, value and processor types are concrete (see ``BuiltNode``).
 
+    @inlinable
     mutating func addSource<Key, Value>(
         _ name: String, topicNames: [TopicName], keySerde: Serde<Key>, valueSerde: Serde<Value>,
         timestampExtractor: TimestampExtractor?
     ) throws {
+        try checkNewSource(name, reading: topicNames)
+        append(NodeDefinition(
+            name: name, kind: .source(topics: topicNames, timestampExtractor: timestampExtractor), parents: [],
+            input: nil, output: RecordTypes(Key.self, Value.self),
+            make: { build in
+                let node = SourceNode(name: name, task: build.task, keySerde: keySerde, valueSerde: valueSerde)
+                return BuiltNode(node, source: SourceEntry { raw, timestamp in try node.process(raw, timestamp: timestamp) })
+            }
+        ))
+    }
+
+    /// Checks a new source's name and topics, and records it as the reader of its topics.
+    @usableFromInline
+    mutating func checkNewSource(_ name: String, reading topicNames: [TopicName]) throws {
         try checkNewName(name)
         guard !topicNames.isEmpty else { throw TopologyError.invalid("source \(name) reads no topic") }
         for topic in topicNames {
             if let reader = topicReaders[topic] { throw TopologyError.topicAlreadyRead(topic: topic.description, by: reader) }
         }
         for topic in topicNames { topicReaders[topic] = name }
-        append(NodeDefinition(
-            name: name, kind: .source(topics: topicNames, timestampExtractor: timestampExtractor), parents: [],
-            input: nil, output: RecordTypes(Key.self, Value.self),
-            make: { build in SourceNode(name: name, task: build.task, keySerde: keySerde, valueSerde: valueSerde) }
-        ))
     }
 
+    @inlinable
     mutating func addProcessor<P: Processor>(
         _ name: String, _ supplier: @escaping @Sendable () -> P, parentList: [String]
     ) throws {
@@ -91,10 +105,18 @@ public struct Topology: Sendable {
         append(NodeDefinition(
             name: name, kind: .processor, parents: parentList,
             input: input, output: RecordTypes(P.KeyOut.self, P.ValueOut.self),
-            make: { build in ProcessorNode(name: name, processor: supplier(), task: build.task, stores: build.stores) }
+            make: { build in Self.processorNode(name, supplier(), build) }
         ))
     }
 
+    /// One task's instance of a processor node, entered through its specialised `receive`.
+    @inlinable
+    static func processorNode<P: Processor>(_ name: String, _ processor: P, _ build: NodeBuildContext) -> BuiltNode {
+        let node = ProcessorNode(name: name, processor: processor, task: build.task, stores: build.stores)
+        return BuiltNode(node, receive: RecordEntry { record in try node.receive(record) })
+    }
+
+    @inlinable
     mutating func addSink<Key, Value>(
         _ name: String, topic: TopicName, keySerde: Serde<Key>, valueSerde: Serde<Value>,
         partitioner: StreamPartitioner<Key, Value>?, parentList: [String]
@@ -106,12 +128,14 @@ public struct Topology: Sendable {
             name: name, kind: .sink(topic: topic), parents: parentList,
             input: input, output: nil,
             make: { build in
-                SinkNode(name: name, topic: build.resolve(topic), task: build.task,
-                         keySerde: keySerde, valueSerde: valueSerde, partitioner: partitioner)
+                let node = SinkNode(name: name, topic: build.resolve(topic), task: build.task,
+                                    keySerde: keySerde, valueSerde: valueSerde, partitioner: partitioner)
+                return BuiltNode(node, receive: RecordEntry { record in try node.receive(record) })
             }
         ))
     }
 
+    @usableFromInline
     mutating func connectProcessorAndStateStores(_ processors: [String], _ storeNames: [String]) throws {
         for store in storeNames where storeIndex[store] == nil { throw TopologyError.unknownStore(store) }
         for processor in processors {
@@ -125,6 +149,7 @@ public struct Topology: Sendable {
 
     /// Declares a repartition topic (`<application.id>-<name>`); `partitions == nil` takes the
     /// count from upstream.
+    @usableFromInline
     mutating func addRepartitionTopic(_ name: String, partitions: Int32?) {
         guard !repartitionTopics.contains(where: { $0.name == name }) else { return }
         repartitionTopics.append(RepartitionTopicDefinition(name: name, partitions: partitions))
@@ -140,7 +165,7 @@ public struct Topology: Sendable {
     /// Replaces the factory of a processor (the DSL's split adds branches after the split node).
     mutating func replaceProcessor<P: Processor>(_ name: String, _ supplier: @escaping @Sendable () -> P) {
         guard let index = nodeIndex[name] else { return }
-        nodes[index].make = { build in ProcessorNode(name: name, processor: supplier(), task: build.task, stores: build.stores) }
+        nodes[index].make = { build in Self.processorNode(name, supplier(), build) }
     }
 
     func node(named name: String) -> NodeDefinition? {
@@ -154,17 +179,20 @@ public struct Topology: Sendable {
     /// Whether a name is taken by a node.
     public func hasNode(_ name: String) -> Bool { nodeIndex[name] != nil }
 
-    private mutating func append(_ node: NodeDefinition) {
+    @usableFromInline
+    mutating func append(_ node: NodeDefinition) {
         nodeIndex[node.name] = nodes.count
         nodes.append(node)
     }
 
-    private func checkNewName(_ name: String) throws {
+    @usableFromInline
+    func checkNewName(_ name: String) throws {
         guard !name.isEmpty else { throw TopologyError.invalid("node names cannot be empty") }
         guard nodeIndex[name] == nil else { throw TopologyError.duplicateNode(name) }
     }
 
-    private func checkParents(_ parents: [String], of name: String, taking input: RecordTypes) throws {
+    @usableFromInline
+    func checkParents(_ parents: [String], of name: String, taking input: RecordTypes) throws {
         guard !parents.isEmpty else { throw TopologyError.noParents(name) }
         for parentName in parents {
             guard let parent = node(named: parentName) else { throw TopologyError.unknownNode(parentName) }

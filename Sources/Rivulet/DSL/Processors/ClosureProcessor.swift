@@ -1,20 +1,24 @@
 /// A stateless DSL processor: one closure that receives a record and forwards what it wants.
 /// Every stateless KStream and KTable operation is one of these, so a record crosses each with
 /// one closure call and no allocation of its own.
+@usableFromInline
 final class ClosureProcessor<KeyIn, ValueIn, KeyOut, ValueOut>: Processor {
-    typealias Body = @Sendable (StreamRecord<KeyIn, ValueIn>, ProcessorContext<KeyOut, ValueOut>) throws -> Void
+    @usableFromInline typealias Body = @Sendable (StreamRecord<KeyIn, ValueIn>, ProcessorContext<KeyOut, ValueOut>) throws -> Void
 
-    private let body: Body
-    private var context: ProcessorContext<KeyOut, ValueOut>!
+    @usableFromInline let body: Body
+    @usableFromInline var context: ProcessorContext<KeyOut, ValueOut>!
 
+    @usableFromInline
     init(_ body: @escaping Body) {
         self.body = body
     }
 
+    @usableFromInline
     func initialize(context: ProcessorContext<KeyOut, ValueOut>) throws {
         self.context = context
     }
 
+    @inlinable
     func process(_ record: StreamRecord<KeyIn, ValueIn>) throws {
         try body(record, context)
     }

@@ -1,5 +1,4 @@
 import KafkaProtocol
-import NIOCore
 
 /// The buffered records of one input partition of a task, each with its extracted timestamp.
 struct RecordQueue {
@@ -12,7 +11,7 @@ struct RecordQueue {
     /// The source node's entry point (see ``BuiltNode``).
     let source: SourceEntry
     let extractor: TimestampExtractor
-    private var entries = CircularBuffer<Entry>()
+    private let entries = FIFOBuffer<Entry>()
     /// The largest timestamp seen on the partition (-1 before any).
     private(set) var partitionTime: Int64 = -1
     /// The offset of the last record taken out (processed or skipped); `nil` before any.
@@ -26,11 +25,11 @@ struct RecordQueue {
 
     var isEmpty: Bool { entries.isEmpty }
     var count: Int { entries.count }
-    var headTimestamp: Int64? { entries.first?.timestamp }
+    var headTimestamp: Int64? { entries.withFirst { $0.timestamp } }
 
-    mutating func append(_ entry: Entry) {
-        entries.append(entry)
+    mutating func append(_ entry: consuming Entry) {
         partitionTime = max(partitionTime, entry.timestamp)
+        entries.append(entry)
     }
 
     /// Takes the head out, recording its offset as consumed.
@@ -40,7 +39,7 @@ struct RecordQueue {
         return entry
     }
 
-    mutating func removeAll() {
+    func removeAll() {
         entries.removeAll()
     }
 }

@@ -222,7 +222,8 @@ public final class StreamTask {
     /// Runs the stream-time punctuators that are due; `true` if any ran.
     @discardableResult
     public func maybePunctuateStreamTime() throws -> Bool {
-        guard state == .running, context.streamTime >= 0 else { return false }
+        // Asked after every record: most topologies schedule nothing, and a look costs no array work.
+        guard state == .running, context.streamTime >= 0, !context.streamTimePunctuations.isEmpty else { return false }
         return try punctuate(context.streamTimePunctuations.due(at: context.streamTime), at: context.streamTime)
     }
 

@@ -9,10 +9,11 @@ import NIOCore
 final class KafkaRecordCollector: RecordCollector {
     private let producer: StreamsProducer
     private let changelogTopics: Set<String>
-    private var pending: [ProducerRecord] = []
+    // Appended to for every record by the stream thread alone: no run-time exclusivity check.
+    @exclusivity(unchecked) private var pending: [ProducerRecord] = []
     /// Which task sent `pending[start...]` up to the next entry's start (records sent through
     /// ``forTask(_:)``), so a task closed dirty drops its own records and no one else's.
-    private var owners: [(task: TaskId, start: Int)] = []
+    @exclusivity(unchecked) private var owners: [(task: TaskId, start: Int)] = []
     /// Partition counts of the topics sinks may write (for custom partitioners).
     var partitionCounts: [String: Int32] = [:]
     private(set) var offsets: [TopicPartition: Int64] = [:]

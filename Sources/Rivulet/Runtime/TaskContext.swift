@@ -12,19 +12,12 @@ final class TaskContext: RecordContextHolder, ChangelogSink {
     @usableFromInline let collector: any RecordCollector
     @usableFromInline let logger: Logger
     /// The context of the record being processed. Every forward swaps the forwarded record's
-    /// timestamp and headers in and back out, so it lives behind a pointer: a stored property of
-    /// a class would have its exclusive access checked at run time twice per node per record.
-    /// The task is used from one thread at a time, and no access to it overlaps another.
-    @usableFromInline let recordContextStorage: UnsafeMutablePointer<RecordContext>
-
-    @inlinable
-    var recordContext: RecordContext {
-        get { recordContextStorage.pointee }
-        set { recordContextStorage.pointee = newValue }
-        _modify { yield &recordContextStorage.pointee }
-    }
+    /// timestamp and headers in and back out: a class's stored property would have its exclusive
+    /// access checked at run time twice per node per record. The task is used from one thread at
+    /// a time and no access to the context overlaps another, so the check is left out.
+    @exclusivity(unchecked) @usableFromInline var recordContext = RecordContext.punctuation(at: -1)
     /// The largest timestamp processed so far; -1 before the first record.
-    var streamTime: Int64 = -1
+    @exclusivity(unchecked) var streamTime: Int64 = -1
     var wallClockTime: Int64
     /// Outermost layer of every store, by name.
     var stores: [String: any StateStore] = [:]
@@ -40,16 +33,9 @@ final class TaskContext: RecordContextHolder, ChangelogSink {
         self.config = config
         self.collector = collector
         self.wallClockTime = wallClockTime
-        recordContextStorage = .allocate(capacity: 1)
-        recordContextStorage.initialize(to: .punctuation(at: -1))
         var logger = Logger(label: "rivulet.streams.task")
         logger[metadataKey: "task"] = "\(taskId)"
         self.logger = logger
-    }
-
-    deinit {
-        recordContextStorage.deinitialize(count: 1)
-        recordContextStorage.deallocate()
     }
 
     @usableFromInline

@@ -98,6 +98,29 @@ import Testing
         #expect(fixture.flushed.suffix(2) == ["c:2<-1@4", "d:1<-null@5"])
     }
 
+    /// A write right after a read of the same key (an aggregation's) finds the entry the read
+    /// found without hashing the key again; an entry freed in between must not be found that way,
+    /// even by a key whose bytes match what the freed slot holds (the empty key).
+    @Test func writeAfterReadFindsOnlyALiveEntry() throws {
+        let fixture = try Fixture(cacheBytes: 1 << 20)
+        try fixture.put("a", nil, at: 1)
+        try fixture.put("b", "1", at: 2)
+        #expect(text(try fixture.store.get(buffer("b"))) == "1")
+        try fixture.put("b", "2", at: 3)
+        #expect(fixture.cache.count(namespace: "0_0-cached") == 2)
+        #expect(try fixture.store.get(buffer("a")) == nil)  // a cached delete, found in the cache
+        try fixture.store.flush()  // writes the delete down and frees its slot
+        #expect(fixture.flushed == ["a:null<-null@1", "b:2<-null@3"])
+        try fixture.put("", "empty", at: 4)
+        try fixture.put("c", "1", at: 5)  // takes a freed slot
+        #expect(fixture.cache.count(namespace: "0_0-cached") == 3)
+        #expect(text(try fixture.store.get(buffer(""))) == "empty")
+        #expect(text(try fixture.store.get(buffer("c"))) == "1")
+        #expect(text(try fixture.store.get(buffer("b"))) == "2")
+        try fixture.store.flush()
+        #expect(fixture.flushed.suffix(2) == [":empty<-null@4", "c:1<-null@5"])
+    }
+
     @Test func cachedRangesComeOutInKeyOrder() throws {
         let fixture = try Fixture(cacheBytes: 1 << 20)
         for key in ["m", "c", "x", "a", "q", "b"] { try fixture.put(key, key.uppercased(), at: 1) }

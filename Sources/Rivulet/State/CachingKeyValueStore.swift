@@ -20,8 +20,11 @@ public final class CachingKeyValueStore: KeyValueStore {
     public var isOpen: Bool { inner.isOpen }
 
     private var cache: RecordCache?
-    /// This store's namespace in `cache`.
-    private var namedCache: NamedCache?
+    /// This store's namespace in `cache`, registered while `cache` is set. A `let`, created with
+    /// the store: reading it per get and put costs no retain and no exclusivity check.
+    private let namedCache = NamedCache()
+    /// Whether `namedCache` is registered in `cache` (what the per-record paths check).
+    private var cached = false
     private var namespace = ""
     private var recordContextHolder: (any RecordContextHolder)?
     private var flushListener: FlushListener?
@@ -39,10 +42,11 @@ public final class CachingKeyValueStore: KeyValueStore {
         if let cache = context.recordCache, cache.isEnabled {
             self.cache = cache
             namespace = "\(context.taskId)-\(name)"
-            cache.register(namespace: namespace) { [unowned self] entries in
+            namedCache.flushHandler = { [unowned self] entries in
                 try self.writeDown(entries)
             }
-            namedCache = cache.namedCache(namespace)
+            cache.register(namespace: namespace, cache: namedCache)
+            cached = true
         }
     }
 
@@ -57,14 +61,14 @@ public final class CachingKeyValueStore: KeyValueStore {
     }
 
     public func get(_ key: ByteBuffer) throws -> ByteBuffer? {
-        if let namedCache, let cached = namedCache.get(key) {
-            return cached
+        if cached, let entry = namedCache.get(key) {
+            return entry
         }
         return try inner.get(key)
     }
 
     public func put(_ key: ByteBuffer, _ value: ByteBuffer?) throws {
-        guard let cache, let namedCache else {
+        guard cached, let cache else {
             try writeThrough(key, value)
             return
         }
@@ -110,8 +114,9 @@ public final class CachingKeyValueStore: KeyValueStore {
         if let cache {
             try cache.flush(namespace: namespace)
             cache.unregister(namespace: namespace)
+            _ = namedCache.removeAll()
             self.cache = nil
-            namedCache = nil
+            cached = false
         }
         try inner.close()
     }

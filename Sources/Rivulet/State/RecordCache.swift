@@ -36,7 +36,13 @@ public final class RecordCache {
 
     /// Registers a namespace and what to do with its dirty entries.
     public func register(namespace: String, flushHandler: @escaping FlushHandler) {
-        namespaces[namespace] = NamedCache(flushHandler: flushHandler)
+        register(namespace: namespace, cache: NamedCache(flushHandler: flushHandler))
+    }
+
+    /// Registers a namespace whose entries live in `cache`, which the registering store keeps
+    /// (its reads and writes then skip the lookup by name). `cache` must be empty.
+    func register(namespace: String, cache: NamedCache) {
+        namespaces[namespace] = cache
     }
 
     /// Drops a namespace and its entries (dirty ones included: flush first).
@@ -57,13 +63,8 @@ public final class RecordCache {
         try put(into: cache, key: key, value: value, context: context)
     }
 
-    /// A registered namespace, for a store to hold on to (its reads and writes then skip the
-    /// lookup by name); `nil` when not registered.
-    func namedCache(_ namespace: String) -> NamedCache? {
-        namespaces[namespace]
-    }
-
-    /// ``put(namespace:key:value:context:)`` into a namespace obtained from ``namedCache(_:)``.
+    /// ``put(namespace:key:value:context:)`` into a namespace registered with
+    /// ``register(namespace:cache:)``.
     func put(into cache: NamedCache, key: ByteBuffer, value: ByteBuffer?, context: RecordContext) throws {
         currentBytes += cache.put(key: key, value: value, context: context)
         while currentBytes > maxBytes, !cache.isEmpty {
@@ -104,53 +105,73 @@ public final class RecordCache {
 /// became dirty (for flushing). Every touch is O(1) and allocates nothing once the slot exists;
 /// range queries, which are rare next to gets and puts, sort the matching keys on demand.
 ///
-/// All state lives in one struct that each operation mutates in a single access, so an operation
-/// pays one exclusivity check rather than one per field it touches.
+/// All state lives in one struct behind a pointer this object owns. A stored `var` of a class
+/// costs a run-time exclusivity check (and an entry in the thread's access set) per access,
+/// several per record on the aggregation path; `state.pointee` costs none. That is sound
+/// because no access outlives the call that makes it: every operation on the state returns
+/// before anything outside this file runs (the flush handler is called after the dirty entries
+/// have been taken out), so no two accesses can overlap.
 final class NamedCache {
-    private var storage = NamedCacheStorage()
-    private let flushHandler: RecordCache.FlushHandler
+    private let state: UnsafeMutablePointer<NamedCacheStorage>
+    /// Set once by the owner before the first write (a store creates its cache before it knows
+    /// how it will flush); called only from ``flush()``.
+    var flushHandler: RecordCache.FlushHandler
 
-    init(flushHandler: @escaping RecordCache.FlushHandler) {
+    init(flushHandler: @escaping RecordCache.FlushHandler = { _ in }) {
         self.flushHandler = flushHandler
+        state = .allocate(capacity: 1)
+        state.initialize(to: NamedCacheStorage())
     }
 
-    var isEmpty: Bool { storage.index.isEmpty }
-    var count: Int { storage.index.count }
-    var hasDirtyEntries: Bool { storage.dirtyCount > 0 }
-    var bytes: Int { storage.bytes }
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    var isEmpty: Bool { state.pointee.index.isEmpty }
+    var count: Int { state.pointee.index.count }
+    var hasDirtyEntries: Bool { state.pointee.dirtyCount > 0 }
+    var bytes: Int { state.pointee.bytes }
 
     func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        storage.get(key)
+        state.pointee.get(key)
     }
 
     /// Returns the change in bytes.
     func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
-        storage.put(key: key, value: value, context: context)
+        state.pointee.put(key: key, value: value, context: context)
     }
 
     /// Evicts the least recently used entry, flushing all dirty entries first if it is dirty.
     /// Returns the change in bytes.
     func evictLeastRecentlyUsed() throws -> Int {
-        guard let (key, isDirty) = storage.leastRecentlyUsed() else { return 0 }
+        guard let (key, isDirty) = state.pointee.leastRecentlyUsed() else { return 0 }
         var delta = 0
         if isDirty { delta += try flush() }
-        delta += storage.remove(key)
+        delta += state.pointee.remove(key)
         return delta
     }
 
     /// Hands every dirty entry to the flush handler in the order they became dirty, marks them
     /// clean and drops clean deletes. Returns the change in bytes.
     func flush() throws -> Int {
-        guard storage.dirtyCount > 0 else { return 0 }
+        guard state.pointee.dirtyCount > 0 else { return 0 }
         // Entries are clean before the handler runs: it may write to other caches, which may
         // evict from this one, and must not see these entries as dirty again.
-        let (batch, delta) = storage.takeDirty()
+        let (batch, delta) = state.pointee.takeDirty()
         try flushHandler(batch)
         return delta
     }
 
+    /// Drops every entry, dirty ones included (flush first); returns the change in bytes.
+    func removeAll() -> Int {
+        let delta = -state.pointee.bytes
+        state.pointee = NamedCacheStorage()
+        return delta
+    }
+
     func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
-        storage.range(from: from, to: to)
+        state.pointee.range(from: from, to: to)
     }
 }
 
@@ -183,16 +204,27 @@ private struct NamedCacheStorage {
     private var lastDirty = none
     private(set) var dirtyCount = 0
     private(set) var bytes = 0
+    /// The slot of the last key ``get(_:)`` found, `none` once that slot is released. An
+    /// aggregation reads a key and then writes it: the write finds the slot here by comparing
+    /// the key's bytes instead of hashing them a second time.
+    private var lastFound = none
 
     mutating func get(_ key: ByteBuffer) -> ByteBuffer?? {
         guard let slot = index[key] else { return nil }
         touch(slot)
+        lastFound = slot
         return .some(slots[slot].value)
+    }
+
+    /// The slot holding `key`, if cached.
+    private func slot(of key: ByteBuffer) -> Int? {
+        if lastFound != Self.none, slots[lastFound].key == key { return lastFound }
+        return index[key]
     }
 
     mutating func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
         let value = value?.compacted()
-        if let slot = index[key] {
+        if let slot = slot(of: key) {
             var delta = -slots[slot].size
             if slots[slot].isDirty {
                 unlinkDirty(slot)
@@ -281,6 +313,7 @@ private struct NamedCacheStorage {
 
     /// Unlinks a slot already removed from the index and frees it; returns the bytes it held.
     private mutating func release(_ slot: Int) -> Int {
+        if slot == lastFound { lastFound = Self.none }
         let size = slots[slot].size + slots[slot].key.readableBytes
         unlinkRecent(slot)
         if slots[slot].isDirty {

@@ -6,23 +6,35 @@ import NIOCore
 ///
 /// A timestamped store (what DSL tables use) keeps each value with the timestamp of the record
 /// that wrote it, in the ``TimestampedBytes`` layout.
+///
+/// The methods an aggregation calls per record are `@inlinable`, so that they are compiled
+/// specialised for the key and value types in the module that builds the topology: in generic
+/// code every use of a generic type costs a type-metadata lookup.
 public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// The byte-level store below (a cache, a change logger, or the store itself).
     public let bytes: any KeyValueStore
+    /// `bytes` when it is a cache, for the per-record paths to call directly rather than
+    /// through the existential.
+    @usableFromInline let caching: CachingKeyValueStore?
     public let keySerde: Serde<Key>
     public let valueSerde: Serde<Value>
     public let isTimestamped: Bool
-    private var recordContextHolder: (any RecordContextHolder)?
-    /// Reused for the keys of lookups, which the store below does not keep.
-    private var keyScratch = ByteBuffer()
+    @usableFromInline var recordContextHolder: (any RecordContextHolder)?
+    /// Reused for the keys of lookups, which the store below does not keep. Behind a pointer
+    /// this store owns: a stored `var` would cost a run-time exclusivity check per key (the
+    /// access spans the call to the key serde), and only ``lookupKey(_:)`` touches it.
+    @usableFromInline let keyScratch: UnsafeMutablePointer<ByteBuffer>
     /// The serdes' functions for the per-record paths (see ``Serde/serializer``).
-    private let writeKey: Serde<Key>.Writer
-    private let writeValue: Serde<Value>.Writer
-    private let serializeValue: @Sendable (Value) throws -> ByteBuffer?
-    private let deserializeValue: @Sendable (ByteBuffer?) throws -> Value
+    @usableFromInline let writeKey: Serde<Key>.Writer
+    @usableFromInline let writeValue: Serde<Value>.Writer
+    @usableFromInline let serializeValue: @Sendable (Value) throws -> ByteBuffer?
+    @usableFromInline let deserializeValue: @Sendable (ByteBuffer?) throws -> Value
 
     public init(bytes: any KeyValueStore, keySerde: Serde<Key>, valueSerde: Serde<Value>, timestamped: Bool) {
         self.bytes = bytes
+        self.caching = bytes as? CachingKeyValueStore
+        self.keyScratch = .allocate(capacity: 1)
+        self.keyScratch.initialize(to: ByteBuffer())
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.writeKey = keySerde.writer
@@ -30,6 +42,11 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         self.serializeValue = valueSerde.serializer
         self.deserializeValue = valueSerde.deserializer
         self.isTimestamped = timestamped
+    }
+
+    deinit {
+        keyScratch.deinitialize(count: 1)
+        keyScratch.deallocate()
     }
 
     public var name: String { bytes.name }
@@ -58,6 +75,7 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// record being processed.
     /// `key` in bytes, for a read and a write of the same key (an aggregation's) to share one
     /// serialization through ``get(keyBytes:timestamp:)`` and ``put(keyBytes:_:timestamp:)``.
+    @inlinable
     func keyBytes(_ key: Key) throws -> ByteBuffer {
         try lookupKey(key)
     }
@@ -66,8 +84,15 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// `timestamp` (-1 for a store without timestamps; untouched when absent). An aggregation's
     /// read: it builds no ``ValueAndTimestamp``, because in code not specialised for the value
     /// type every generic type used costs a type-metadata lookup per call.
+    @inlinable
     func get(keyBytes: ByteBuffer, timestamp: inout Int64) throws -> Value? {
-        guard let raw = try bytes.get(keyBytes) else { return nil }
+        let found: ByteBuffer?
+        if let caching {
+            found = try caching.get(keyBytes)
+        } else {
+            found = try bytes.get(keyBytes)
+        }
+        guard let raw = found else { return nil }
         guard isTimestamped else {
             timestamp = -1
             return try deserializeValue(raw)
@@ -77,8 +102,14 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         return try deserializeValue(value)
     }
 
+    @inlinable
     func put(keyBytes: ByteBuffer, _ value: Value?, timestamp: Int64?) throws {
-        try bytes.put(keyBytes, encode(value, timestamp: timestamp))
+        let encoded = try encode(value, timestamp: timestamp)
+        if let caching {
+            try caching.put(keyBytes, encoded)
+        } else {
+            try bytes.put(keyBytes, encoded)
+        }
     }
 
     public func put(_ key: Key, _ value: Value?, timestamp: Int64? = nil) throws {
@@ -146,10 +177,16 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     /// The key in bytes, in a scratch buffer reused from call to call: no allocation when the
     /// store below does not keep it, and copy-on-write when it does.
-    private func lookupKey(_ key: Key) throws -> ByteBuffer {
-        keyScratch.clear()
-        guard try writeKey(key, &keyScratch) else { throw StateStoreError.nullKey(store: name) }
-        return keyScratch
+    @inlinable
+    func lookupKey(_ key: Key) throws -> ByteBuffer {
+        keyScratch.pointee.clear()
+        guard try writeKey(key, &keyScratch.pointee) else { throw nullKey() }
+        return keyScratch.pointee
+    }
+
+    @usableFromInline
+    func nullKey() -> StateStoreError {
+        StateStoreError.nullKey(store: name)
     }
 
     /// The key in bytes of its own, for a write.
@@ -158,6 +195,7 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         return bytes
     }
 
+    @inlinable
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
         guard let value else { return nil }
         guard isTimestamped else { return try serializeValue(value) }
@@ -175,7 +213,8 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         return ValueAndTimestamp(try deserializeValue(value), timestamp: timestamp)
     }
 
-    private func invalidTimestampedBytes(_ raw: ByteBuffer) -> SerdeError {
+    @usableFromInline
+    func invalidTimestampedBytes(_ raw: ByteBuffer) -> SerdeError {
         SerdeError.invalidEncoding(type: "timestamped value of store \(name)", reason: "\(raw.readableBytes) bytes")
     }
 }

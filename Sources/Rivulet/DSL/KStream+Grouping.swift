@@ -23,11 +23,14 @@ public struct KGroupedStream<Key, Value> {
     let stream: KStream<Key, Value>
     let grouped: Grouped<Key, Value>
     let keySerde: Serde<Key>?
-    let valueSerde: Serde<Value>?
+    @usableFromInline let valueSerde: Serde<Value>?
     let repartitionRequired: Bool
 
+    // The aggregations are `@inlinable`: the processor is then created, and its per-record path
+    // compiled, in the application's module, specialised for its types.
+
     /// Counts records per key (records with a null key or value are not counted).
-    @discardableResult
+    @inlinable @discardableResult
     public func count(named: String? = nil, _ materialized: Materialized<Key, Int64> = Materialized()) -> KTable<Key, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -35,7 +38,7 @@ public struct KGroupedStream<Key, Value> {
     }
 
     /// Combines the values of each key: the first value as is, then `reducer(aggregate, value)`.
-    @discardableResult
+    @inlinable @discardableResult
     public func reduce(
         named: String? = nil, _ materialized: Materialized<Key, Value> = Materialized(),
         _ reducer: @escaping @Sendable (Value, Value) throws -> Value
@@ -49,7 +52,7 @@ public struct KGroupedStream<Key, Value> {
     }
 
     /// Folds the values of each key into an aggregate, starting from `initializer()`.
-    @discardableResult
+    @inlinable @discardableResult
     public func aggregate<Aggregate>(
         named: String? = nil, _ materialized: Materialized<Key, Aggregate> = Materialized(),
         initializer: @escaping @Sendable () throws -> Aggregate,
@@ -60,10 +63,24 @@ public struct KGroupedStream<Key, Value> {
         }
     }
 
-    private func aggregate<Aggregate>(
+    @inlinable
+    func aggregate<Aggregate>(
         named: String?, prefix: String, _ materialized: Materialized<Key, Aggregate>,
         step: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate
     ) -> KTable<Key, Aggregate> {
+        let node = aggregationNode(named: named, prefix: prefix, materialized)
+        let storeName = node.storeName
+        node.builder.addProcessor(node.name, parents: [node.parent]) {
+            StreamAggregateProcessor<Key, Value, Aggregate>(storeName: storeName, step: step)
+        }
+        return node.finish()
+    }
+
+    /// The aggregation's names, input and store serdes (see ``AggregationNode``).
+    @usableFromInline
+    func aggregationNode<Aggregate>(
+        named: String?, prefix: String, _ materialized: Materialized<Key, Aggregate>
+    ) -> AggregationNode<Key, Aggregate> {
         let builder = stream.builder
         let storeName = materialized.supplier?.name ?? materialized.storeName ?? builder.newStoreName("\(prefix)STATE-STORE-")
         let input = repartitionRequired
@@ -72,14 +89,9 @@ public struct KGroupedStream<Key, Value> {
         let name = named ?? builder.newName(prefix)
         let keys = builder.serde(materialized.keySerde, keySerde ?? input.keySerde, for: "aggregation store \(storeName)")
         let values = builder.serde(materialized.valueSerde, nil as Serde<Aggregate>?, for: "aggregation store \(storeName)")
-        builder.addProcessor(name, parents: [input.nodeName]) {
-            StreamAggregateProcessor<Key, Value, Aggregate>(storeName: storeName, step: step)
-        }
-        builder.attempt {
-            try builder.topology.addStateStore(builder.storeBuilder(storeName, materialized, keySerde: keys, valueSerde: values),
-                                               connectedTo: [name])
-        }
-        return KTable(builder: builder, nodeName: name, keySerde: keys, valueSerde: values,
-                      valueGetter: .store(storeName), sourceNodes: input.sourceNodes, storeName: storeName)
+        return AggregationNode(
+            builder: builder, name: name, storeName: storeName, parent: input.nodeName, sourceNodes: input.sourceNodes,
+            keySerde: keys, valueSerde: values, materialized: materialized
+        )
     }
 }

@@ -22,10 +22,12 @@ public struct KGroupedTable<Key, Value> {
     let nodeName: String
     let name: String?
     let keySerde: Serde<Key>
-    let valueSerde: Serde<Value>
+    @usableFromInline let valueSerde: Serde<Value>
+
+    // The aggregations are `@inlinable`, as ``KGroupedStream``'s are.
 
     /// Counts the rows per group.
-    @discardableResult
+    @inlinable @discardableResult
     public func count(named: String? = nil, _ materialized: Materialized<Key, Int64> = Materialized()) -> KTable<Key, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -36,7 +38,7 @@ public struct KGroupedTable<Key, Value> {
 
     /// Combines the values of each group with `adder`, taking replaced or removed values out
     /// with `subtractor`.
-    @discardableResult
+    @inlinable @discardableResult
     public func reduce(
         named: String? = nil, _ materialized: Materialized<Key, Value> = Materialized(),
         adder: @escaping @Sendable (Value, Value) throws -> Value,
@@ -51,7 +53,7 @@ public struct KGroupedTable<Key, Value> {
 
     /// Folds each group's values into an aggregate from `initializer()`, with `adder` for values
     /// that join the group and `subtractor` for values that leave it.
-    @discardableResult
+    @inlinable @discardableResult
     public func aggregate<Aggregate>(
         named: String? = nil, _ materialized: Materialized<Key, Aggregate> = Materialized(),
         initializer: @escaping @Sendable () throws -> Aggregate,
@@ -63,11 +65,25 @@ public struct KGroupedTable<Key, Value> {
                   subtract: { key, value, current in try subtractor(key, value, current ?? initializer()) })
     }
 
-    private func aggregate<Aggregate>(
+    @inlinable
+    func aggregate<Aggregate>(
         named: String?, prefix: String, _ materialized: Materialized<Key, Aggregate>,
         add: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate,
         subtract: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate?
     ) -> KTable<Key, Aggregate> {
+        let node = aggregationNode(named: named, prefix: prefix, materialized)
+        let storeName = node.storeName
+        node.builder.addProcessor(node.name, parents: [node.parent]) {
+            TableAggregateProcessor<Key, Value, Aggregate>(storeName: storeName, add: add, subtract: subtract)
+        }
+        return node.finish()
+    }
+
+    /// The aggregation's names, input and store serdes (see ``AggregationNode``).
+    @usableFromInline
+    func aggregationNode<Aggregate>(
+        named: String?, prefix: String, _ materialized: Materialized<Key, Aggregate>
+    ) -> AggregationNode<Key, Aggregate> {
         let storeName = materialized.supplier?.name ?? materialized.storeName ?? builder.newStoreName("\(prefix)STATE-STORE-")
         let regrouped = KStream<Key, Change<Value>>(
             builder: builder, nodeName: nodeName, keySerde: keySerde, valueSerde: .change(valueSerde),
@@ -80,14 +96,9 @@ public struct KGroupedTable<Key, Value> {
         let aggregateName = named ?? builder.newName(prefix)
         let values = builder.serde(materialized.valueSerde, nil as Serde<Aggregate>?, for: "aggregation store \(storeName)")
         let keys = materialized.keySerde ?? keySerde
-        builder.addProcessor(aggregateName, parents: [input.nodeName]) {
-            TableAggregateProcessor<Key, Value, Aggregate>(storeName: storeName, add: add, subtract: subtract)
-        }
-        builder.attempt {
-            try builder.topology.addStateStore(builder.storeBuilder(storeName, materialized, keySerde: keys, valueSerde: values),
-                                               connectedTo: [aggregateName])
-        }
-        return KTable(builder: builder, nodeName: aggregateName, keySerde: keys, valueSerde: values,
-                      valueGetter: .store(storeName), sourceNodes: input.sourceNodes, storeName: storeName)
+        return AggregationNode(
+            builder: builder, name: aggregateName, storeName: storeName, parent: input.nodeName,
+            sourceNodes: input.sourceNodes, keySerde: keys, valueSerde: values, materialized: materialized
+        )
     }
 }

@@ -1,37 +1,52 @@
+import NIOCore
+
 /// Aggregates a grouped stream into a table: per record, the key's aggregate becomes
 /// `aggregator(key, value, current ?? initial)`. Records with a null key or value are skipped.
 /// The result is stamped with the later of the record's and the previous aggregate's timestamps.
+///
+/// `process` is `@inlinable`, and the DSL creates the processor in `@inlinable` code: the
+/// per-record path is then compiled in the application's module, specialised for its key, value
+/// and aggregate types, instead of looking up type metadata for every generic type it touches.
+@usableFromInline
 final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
-    typealias KeyIn = Key
-    typealias ValueIn = Value
-    typealias KeyOut = Key
-    typealias ValueOut = Change<Aggregate>
+    @usableFromInline typealias KeyIn = Key
+    @usableFromInline typealias ValueIn = Value
+    @usableFromInline typealias KeyOut = Key
+    @usableFromInline typealias ValueOut = Change<Aggregate>
 
     private let storeName: String
     /// The new aggregate from the key, the value and the current aggregate (`nil` for the first).
-    private let step: @Sendable (Key, Value, Aggregate?) throws -> Aggregate
+    @usableFromInline let step: @Sendable (Key, Value, Aggregate?) throws -> Aggregate
     private let nullKey = NullCheck<Key>()
     private let nullValue = NullCheck<Value>()
-    private var store: TypedKeyValueStore<Key, Aggregate>!
-    private var forwarder: TableForwarder<Key, Aggregate>!
+    /// Whether the key or value type can be null at all: for most types the per-record path
+    /// then skips the null check entirely.
+    @usableFromInline let checksNulls: Bool
+    @usableFromInline var store: TypedKeyValueStore<Key, Aggregate>!
+    @usableFromInline var forwarder: TableForwarder<Key, Aggregate>!
     private var context: ProcessorContext<Key, Change<Aggregate>>!
 
+    @usableFromInline
     init(storeName: String, step: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate) {
         self.storeName = storeName
         self.step = step
+        self.checksNulls = nullKey.typeIsOptional || nullValue.typeIsOptional
     }
 
+    @usableFromInline
     func initialize(context: ProcessorContext<Key, Change<Aggregate>>) throws {
         self.context = context
         store = try context.keyValueStore(named: storeName)
         forwarder = TableForwarder(store: store, context: context)
     }
 
+    @inlinable
     func process(_ record: StreamRecord<Key, Value>) throws {
-        if nullKey.isNull(record.key) || nullValue.isNull(record.value) {
-            context.task.logger.debug("aggregation skipping record with null key or value", metadata: ["node": "\(context.nodeName)"])
-            return
-        }
+        if checksNulls, skipsNull(record) { return }
+        // One read of each field per record (each read of a class's `var` costs an exclusivity
+        // check and a retain).
+        let store = self.store!
+        let forwarder = self.forwarder!
         let key = try store.keyBytes(record.key)
         var oldTimestamp = Int64.min
         let old = try store.get(keyBytes: key, timestamp: &oldTimestamp)
@@ -42,6 +57,14 @@ final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
             key: record.key, value: Change(newValue: aggregate, oldValue: old),
             timestamp: timestamp, headers: record.headers
         ))
+    }
+
+    /// Whether the record has a null key or value, which an aggregation skips (logged).
+    @usableFromInline
+    func skipsNull(_ record: StreamRecord<Key, Value>) -> Bool {
+        guard nullKey.isNull(record.key) || nullValue.isNull(record.value) else { return false }
+        context.task.logger.debug("aggregation skipping record with null key or value", metadata: ["node": "\(context.nodeName)"])
+        return true
     }
 }
 
@@ -89,22 +112,27 @@ final class TableRegroupProcessor<Key, Value, NewKey, NewValue>: Processor {
 }
 
 /// Aggregates a regrouped table: subtracts old values, adds new ones. Skips null keys.
+/// `@inlinable` per record, as ``StreamAggregateProcessor`` is.
+@usableFromInline
 final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
-    typealias KeyIn = Key
-    typealias ValueIn = Change<Value>
-    typealias KeyOut = Key
-    typealias ValueOut = Change<Aggregate>
+    @usableFromInline typealias KeyIn = Key
+    @usableFromInline typealias ValueIn = Change<Value>
+    @usableFromInline typealias KeyOut = Key
+    @usableFromInline typealias ValueOut = Change<Aggregate>
 
     private let storeName: String
     /// Adds a value to the current aggregate (`nil` before the first).
-    private let add: @Sendable (Key, Value, Aggregate?) throws -> Aggregate
+    @usableFromInline let add: @Sendable (Key, Value, Aggregate?) throws -> Aggregate
     /// Takes a value out of the current aggregate (`nil` when there is none); `nil` result deletes.
-    private let subtract: @Sendable (Key, Value, Aggregate?) throws -> Aggregate?
+    @usableFromInline let subtract: @Sendable (Key, Value, Aggregate?) throws -> Aggregate?
     private let nullKey = NullCheck<Key>()
-    private var store: TypedKeyValueStore<Key, Aggregate>!
-    private var forwarder: TableForwarder<Key, Aggregate>!
+    /// Whether the key type can be null at all.
+    @usableFromInline let checksNulls: Bool
+    @usableFromInline var store: TypedKeyValueStore<Key, Aggregate>!
+    @usableFromInline var forwarder: TableForwarder<Key, Aggregate>!
     private var context: ProcessorContext<Key, Change<Aggregate>>!
 
+    @usableFromInline
     init(
         storeName: String,
         add: @escaping @Sendable (Key, Value, Aggregate?) throws -> Aggregate,
@@ -113,16 +141,21 @@ final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.storeName = storeName
         self.add = add
         self.subtract = subtract
+        self.checksNulls = nullKey.typeIsOptional
     }
 
+    @usableFromInline
     func initialize(context: ProcessorContext<Key, Change<Aggregate>>) throws {
         self.context = context
         store = try context.keyValueStore(named: storeName)
         forwarder = TableForwarder(store: store, context: context)
     }
 
+    @inlinable
     func process(_ record: StreamRecord<Key, Change<Value>>) throws {
-        if nullKey.isNull(record.key) { return }
+        if checksNulls, isNullKey(record.key) { return }
+        let store = self.store!
+        let forwarder = self.forwarder!
         let key = try store.keyBytes(record.key)
         var oldTimestamp = Int64.min
         let old = try store.get(keyBytes: key, timestamp: &oldTimestamp)
@@ -139,5 +172,10 @@ final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
             key: record.key, value: Change(newValue: aggregate, oldValue: old),
             timestamp: timestamp, headers: record.headers
         ))
+    }
+
+    @usableFromInline
+    func isNullKey(_ key: Key) -> Bool {
+        nullKey.isNull(key)
     }
 }

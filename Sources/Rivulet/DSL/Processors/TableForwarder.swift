@@ -1,8 +1,9 @@
 /// How a table processor that writes a store emits its updates: through the store's cache when
 /// it has one (one update per key per flush), else directly.
+@usableFromInline
 struct TableForwarder<Key, Value> {
-    private let context: ProcessorContext<Key, Change<Value>>
-    private let cached: Bool
+    @usableFromInline let context: ProcessorContext<Key, Change<Value>>
+    @usableFromInline let cached: Bool
 
     init(store: TypedKeyValueStore<Key, Value>, context: ProcessorContext<Key, Change<Value>>) {
         self.context = context
@@ -11,7 +12,7 @@ struct TableForwarder<Key, Value> {
 
     /// Forwards unless the cache will. The record is built only when it is forwarded: with a
     /// cache, the per-record path builds no record and no change.
-    @inline(__always)
+    @inlinable @inline(__always)
     func maybeForward(_ record: @autoclosure () throws -> StreamRecord<Key, Change<Value>>) throws {
         if !cached { try context.forward(record()) }
     }

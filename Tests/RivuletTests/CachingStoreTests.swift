@@ -178,6 +178,43 @@ import Testing
         return (store, sink, holder)
     }
 
+    /// A typed store serializes every value into one scratch buffer, and the cache updates an
+    /// entry by copying into the entry's buffer: no value written may change under a later write,
+    /// whether it sits in the cache, was flushed below, or is held by a flush listener.
+    @Test func typedWritesThroughOneScratchKeepEveryValue() throws {
+        let inner = InMemoryKeyValueStore(name: "typed")
+        let caching = CachingKeyValueStore(wrapping: inner)
+        let typed = TypedKeyValueStore(bytes: caching, keySerde: .string, valueSerde: .string, timestamped: true)
+        try typed.initialize(context: StateStoreContext(
+            applicationId: "app", taskId: TaskId(subtopology: 0, partition: 0), taskDirectory: "/nonexistent",
+            changelogSink: nil, recordCache: RecordCache(maxBytes: 1 << 20),
+            recordContextHolder: SimpleRecordContextHolder(RecordContext(metadata: nil, timestamp: 1))
+        ))
+        var flushed: [ByteBuffer?] = []
+        #expect(caching.setFlushListener { _, new, _, _ in flushed.append(new) })
+        try typed.put("a", "one", timestamp: 1)
+        try typed.put("b", "two", timestamp: 2)
+        try typed.put("a", "three", timestamp: 3)  // an update of a cached entry
+        #expect(try typed.get("a") == "three")
+        #expect(try typed.get("b") == "two")
+        try typed.flush()
+        try typed.put("a", "four", timestamp: 4)  // its entry's buffer is now also the store's below
+        try typed.put("b", String(repeating: "x", count: 300), timestamp: 5)  // larger than the entry
+        #expect(try typed.get("a") == "four")
+        #expect(try typed.get("b") == String(repeating: "x", count: 300))
+        let storedA = try #require(try inner.get(buffer("a")))
+        let storedB = try #require(try inner.get(buffer("b")))
+        #expect(TimestampedBytes.unpack(storedA)?.value == buffer("three"))
+        #expect(TimestampedBytes.unpack(storedB)?.value == buffer("two"))
+        #expect(flushed.map { $0.flatMap(TimestampedBytes.unpack)?.value } == [buffer("two"), buffer("three")])
+        try typed.flush()
+        #expect(flushed.map { $0.flatMap(TimestampedBytes.unpack)?.value }
+            == [buffer("two"), buffer("three"), buffer("four"), buffer(String(repeating: "x", count: 300))])
+        let flushedA = try #require(try inner.get(buffer("a")))
+        #expect(TimestampedBytes.unpack(flushedA)?.value == buffer("four"))
+        #expect(TimestampedBytes.unpack(storedA)?.value == buffer("three"))
+    }
+
     @Test func everyWriteIsLoggedWithTheRecordTimestamp() throws {
         let (store, sink, holder) = try logged(format: .plain)
         try store.put(buffer("a"), buffer("1"))

@@ -223,14 +223,23 @@ private struct NamedCacheStorage {
     }
 
     mutating func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
-        let value = value?.compacted()
         if let slot = slot(of: key) {
             var delta = -slots[slot].size
             if slots[slot].isDirty {
                 unlinkDirty(slot)
                 dirtyCount -= 1
             }
-            slots[slot].value = value
+            if let value, let current = slots[slot].value?.capacity,
+               value.readableBytes <= current, current <= value.readableBytes &+ 64 {
+                // The new bytes into the entry's own buffer when they fit it (and it is not
+                // much larger, as `compacted()` keeps entries): no allocation when nothing else
+                // holds the buffer, and a caller's scratch buffer (a typed store's) stays the
+                // caller's. `clear()` gives the entry fresh storage when something holds it.
+                slots[slot].value!.clear()
+                slots[slot].value!.writeImmutableBuffer(value)
+            } else {
+                slots[slot].value = value?.compacted()
+            }
             slots[slot].context = context
             slots[slot].isDirty = true
             delta += slots[slot].size
@@ -240,6 +249,7 @@ private struct NamedCacheStorage {
             bytes += delta
             return delta
         }
+        let value = value?.compacted()
         let key = key.compacted()
         let fresh = Slot(
             key: key, value: value, context: context, isDirty: true,

@@ -24,6 +24,11 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// this store owns: a stored `var` would cost a run-time exclusivity check per key (the
     /// access spans the call to the key serde), and only ``lookupKey(_:)`` touches it.
     @usableFromInline let keyScratch: UnsafeMutablePointer<ByteBuffer>
+    /// Reused for the timestamped values of writes, the same way. A layer below that keeps a
+    /// value (a new cache entry, a pending changelog record) shares its storage, and the next
+    /// write starts the scratch on storage of its own; a cache updating an entry copies the
+    /// bytes into the entry's buffer instead, so an aggregation's write allocates nothing.
+    @usableFromInline let valueScratch: UnsafeMutablePointer<ByteBuffer>
     /// The serdes' functions for the per-record paths (see ``Serde/serializer``).
     @usableFromInline let writeKey: Serde<Key>.Writer
     @usableFromInline let writeValue: Serde<Value>.Writer
@@ -35,6 +40,9 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         self.caching = bytes as? CachingKeyValueStore
         self.keyScratch = .allocate(capacity: 1)
         self.keyScratch.initialize(to: ByteBuffer())
+        // Sized for small values: a buffer that starts empty is reallocated on its first write.
+        self.valueScratch = .allocate(capacity: 1)
+        self.valueScratch.initialize(to: ByteBufferAllocator().buffer(capacity: 32))
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.writeKey = keySerde.writer
@@ -47,6 +55,8 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     deinit {
         keyScratch.deinitialize(count: 1)
         keyScratch.deallocate()
+        valueScratch.deinitialize(count: 1)
+        valueScratch.deallocate()
     }
 
     public var name: String { bytes.name }
@@ -199,12 +209,18 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     func encode(_ value: Value?, timestamp: Int64?) throws -> ByteBuffer? {
         guard let value else { return nil }
         guard isTimestamped else { return try serializeValue(value) }
-        // The timestamp first, then the value straight after it: one buffer, no copy, allocated
-        // at a size that fits small values (a buffer that starts empty is copied on its first
-        // write, then grown again for the value).
-        var buffer = ByteBufferAllocator().buffer(capacity: 32)
-        buffer.writeInteger(timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1, endianness: .big)
-        return try writeValue(value, &buffer) ? buffer : nil
+        // The timestamp first, then the value straight after it: one buffer, no copy.
+        // `clear()` gives the scratch fresh storage of the same size when a layer below kept
+        // the previous value; after a large value the scratch starts small again, so that a
+        // layer keeping values does not get large buffers for small ones.
+        let stamp = timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1
+        if valueScratch.pointee.capacity > 256 {
+            valueScratch.pointee = ByteBufferAllocator().buffer(capacity: 32)
+        } else {
+            valueScratch.pointee.clear()
+        }
+        valueScratch.pointee.writeInteger(stamp, endianness: .big)
+        return try writeValue(value, &valueScratch.pointee) ? valueScratch.pointee : nil
     }
 
     func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {

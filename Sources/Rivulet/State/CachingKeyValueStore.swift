@@ -19,14 +19,16 @@ public final class CachingKeyValueStore: KeyValueStore {
     public var persistent: Bool { inner.persistent }
     public var isOpen: Bool { inner.isOpen }
 
-    private var cache: RecordCache?
+    // Read per get and put by the one thread that runs the store's task, never in accesses that
+    // overlap: no run-time exclusivity checks.
+    @exclusivity(unchecked) private var cache: RecordCache?
     /// This store's namespace in `cache`, registered while `cache` is set. A `let`, created with
     /// the store: reading it per get and put costs no retain and no exclusivity check.
     private let namedCache = NamedCache()
     /// Whether `namedCache` is registered in `cache` (what the per-record paths check).
-    private var cached = false
+    @exclusivity(unchecked) private var cached = false
     private var namespace = ""
-    private var recordContextHolder: (any RecordContextHolder)?
+    @exclusivity(unchecked) private var recordContextHolder: (any RecordContextHolder)?
     private var flushListener: FlushListener?
 
     public init(wrapping inner: any KeyValueStore) {

@@ -24,7 +24,8 @@ public final class RecordCache {
     static let entryOverhead = 64
 
     public let maxBytes: Int
-    public private(set) var currentBytes = 0
+    // Updated per write by the one thread that runs the owning task: no run-time exclusivity check.
+    @exclusivity(unchecked) public private(set) var currentBytes = 0
     private var namespaces: [String: NamedCache] = [:]
 
     /// `maxBytes == 0` disables caching: stores then write through and emit every update.
@@ -105,73 +106,66 @@ public final class RecordCache {
 /// became dirty (for flushing). Every touch is O(1) and allocates nothing once the slot exists;
 /// range queries, which are rare next to gets and puts, sort the matching keys on demand.
 ///
-/// All state lives in one struct behind a pointer this object owns. A stored `var` of a class
-/// costs a run-time exclusivity check (and an entry in the thread's access set) per access,
-/// several per record on the aggregation path; `state.pointee` costs none. That is sound
-/// because no access outlives the call that makes it: every operation on the state returns
-/// before anything outside this file runs (the flush handler is called after the dirty entries
-/// have been taken out), so no two accesses can overlap.
+/// All state lives in one struct that each operation mutates in a single access, and that
+/// access is not checked at run time (a class's stored `var` costs an exclusivity check and an
+/// entry in the thread's access set per access). That is sound because the cache is used by
+/// the one thread that runs its task and no access outlives the operation that makes it: every
+/// operation on the state returns before anything outside this file runs (the flush handler is
+/// called after the dirty entries have been taken out), so no two accesses overlap.
 final class NamedCache {
-    private let state: UnsafeMutablePointer<NamedCacheStorage>
-    /// Set once by the owner before the first write (a store creates its cache before it knows
-    /// how it will flush); called only from ``flush()``.
+    @exclusivity(unchecked) private var state = NamedCacheStorage()
+    /// Set by the owner before the first write (a store creates its cache before it knows how
+    /// it will flush); called only from ``flush()``.
     var flushHandler: RecordCache.FlushHandler
 
     init(flushHandler: @escaping RecordCache.FlushHandler = { _ in }) {
         self.flushHandler = flushHandler
-        state = .allocate(capacity: 1)
-        state.initialize(to: NamedCacheStorage())
     }
 
-    deinit {
-        state.deinitialize(count: 1)
-        state.deallocate()
-    }
-
-    var isEmpty: Bool { state.pointee.index.isEmpty }
-    var count: Int { state.pointee.index.count }
-    var hasDirtyEntries: Bool { state.pointee.dirtyCount > 0 }
-    var bytes: Int { state.pointee.bytes }
+    var isEmpty: Bool { state.index.isEmpty }
+    var count: Int { state.index.count }
+    var hasDirtyEntries: Bool { state.dirtyCount > 0 }
+    var bytes: Int { state.bytes }
 
     func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        state.pointee.get(key)
+        state.get(key)
     }
 
     /// Returns the change in bytes.
     func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
-        state.pointee.put(key: key, value: value, context: context)
+        state.put(key: key, value: value, context: context)
     }
 
     /// Evicts the least recently used entry, flushing all dirty entries first if it is dirty.
     /// Returns the change in bytes.
     func evictLeastRecentlyUsed() throws -> Int {
-        guard let (key, isDirty) = state.pointee.leastRecentlyUsed() else { return 0 }
+        guard let (key, isDirty) = state.leastRecentlyUsed() else { return 0 }
         var delta = 0
         if isDirty { delta += try flush() }
-        delta += state.pointee.remove(key)
+        delta += state.remove(key)
         return delta
     }
 
     /// Hands every dirty entry to the flush handler in the order they became dirty, marks them
     /// clean and drops clean deletes. Returns the change in bytes.
     func flush() throws -> Int {
-        guard state.pointee.dirtyCount > 0 else { return 0 }
+        guard state.dirtyCount > 0 else { return 0 }
         // Entries are clean before the handler runs: it may write to other caches, which may
         // evict from this one, and must not see these entries as dirty again.
-        let (batch, delta) = state.pointee.takeDirty()
+        let (batch, delta) = state.takeDirty()
         try flushHandler(batch)
         return delta
     }
 
     /// Drops every entry, dirty ones included (flush first); returns the change in bytes.
     func removeAll() -> Int {
-        let delta = -state.pointee.bytes
-        state.pointee = NamedCacheStorage()
+        let delta = -state.bytes
+        state = NamedCacheStorage()
         return delta
     }
 
     func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
-        state.pointee.range(from: from, to: to)
+        state.range(from: from, to: to)
     }
 }
 

@@ -20,15 +20,18 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     public let valueSerde: Serde<Value>
     public let isTimestamped: Bool
     @usableFromInline var recordContextHolder: (any RecordContextHolder)?
-    /// Reused for the keys of lookups, which the store below does not keep. Behind a pointer
-    /// this store owns: a stored `var` would cost a run-time exclusivity check per key (the
-    /// access spans the call to the key serde), and only ``lookupKey(_:)`` touches it.
-    @usableFromInline let keyScratch: UnsafeMutablePointer<ByteBuffer>
-    /// Reused for the timestamped values of writes, the same way. A layer below that keeps a
-    /// value (a new cache entry, a pending changelog record) shares its storage, and the next
-    /// write starts the scratch on storage of its own; a cache updating an entry copies the
-    /// bytes into the entry's buffer instead, so an aggregation's write allocates nothing.
-    @usableFromInline let valueScratch: UnsafeMutablePointer<ByteBuffer>
+    // The scratch buffers are written per record by the one thread that runs the store's task,
+    // each in one access that nothing else can overlap (only ``lookupKey(_:)`` and ``encode(_:timestamp:)``
+    // touch them, and the serde they call cannot reach them): the run-time exclusivity check,
+    // which would span the call to the serde, is left out.
+    /// Reused for the keys of lookups, which the store below does not keep.
+    @exclusivity(unchecked) @usableFromInline var keyScratch = ByteBuffer()
+    /// Reused for the timestamped values of writes. A layer below that keeps a value (a new
+    /// cache entry, a pending changelog record) shares its storage, and the next write starts
+    /// the scratch on storage of its own; a cache updating an entry copies the bytes into the
+    /// entry's buffer instead, so an aggregation's write allocates nothing. Sized for small
+    /// values: a buffer that starts empty is reallocated on its first write.
+    @exclusivity(unchecked) @usableFromInline var valueScratch = ByteBufferAllocator().buffer(capacity: 32)
     /// The serdes' functions for the per-record paths (see ``Serde/serializer``).
     @usableFromInline let writeKey: Serde<Key>.Writer
     @usableFromInline let writeValue: Serde<Value>.Writer
@@ -38,11 +41,6 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     public init(bytes: any KeyValueStore, keySerde: Serde<Key>, valueSerde: Serde<Value>, timestamped: Bool) {
         self.bytes = bytes
         self.caching = bytes as? CachingKeyValueStore
-        self.keyScratch = .allocate(capacity: 1)
-        self.keyScratch.initialize(to: ByteBuffer())
-        // Sized for small values: a buffer that starts empty is reallocated on its first write.
-        self.valueScratch = .allocate(capacity: 1)
-        self.valueScratch.initialize(to: ByteBufferAllocator().buffer(capacity: 32))
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.writeKey = keySerde.writer
@@ -50,13 +48,6 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         self.serializeValue = valueSerde.serializer
         self.deserializeValue = valueSerde.deserializer
         self.isTimestamped = timestamped
-    }
-
-    deinit {
-        keyScratch.deinitialize(count: 1)
-        keyScratch.deallocate()
-        valueScratch.deinitialize(count: 1)
-        valueScratch.deallocate()
     }
 
     public var name: String { bytes.name }
@@ -189,9 +180,9 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     /// store below does not keep it, and copy-on-write when it does.
     @inlinable
     func lookupKey(_ key: Key) throws -> ByteBuffer {
-        keyScratch.pointee.clear()
-        guard try writeKey(key, &keyScratch.pointee) else { throw nullKey() }
-        return keyScratch.pointee
+        keyScratch.clear()
+        guard try writeKey(key, &keyScratch) else { throw nullKey() }
+        return keyScratch
     }
 
     @usableFromInline
@@ -214,13 +205,13 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         // the previous value; after a large value the scratch starts small again, so that a
         // layer keeping values does not get large buffers for small ones.
         let stamp = timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1
-        if valueScratch.pointee.capacity > 256 {
-            valueScratch.pointee = ByteBufferAllocator().buffer(capacity: 32)
+        if valueScratch.capacity > 256 {
+            valueScratch = ByteBufferAllocator().buffer(capacity: 32)
         } else {
-            valueScratch.pointee.clear()
+            valueScratch.clear()
         }
-        valueScratch.pointee.writeInteger(stamp, endianness: .big)
-        return try writeValue(value, &valueScratch.pointee) ? valueScratch.pointee : nil
+        valueScratch.writeInteger(stamp, endianness: .big)
+        return try writeValue(value, &valueScratch) ? valueScratch : nil
     }
 
     func decode(_ raw: ByteBuffer) throws -> ValueAndTimestamp<Value> {

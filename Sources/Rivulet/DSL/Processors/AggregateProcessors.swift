@@ -22,8 +22,9 @@ final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// Whether the key or value type can be null at all: for most types the per-record path
     /// then skips the null check entirely.
     @usableFromInline let checksNulls: Bool
-    @usableFromInline var store: TypedKeyValueStore<Key, Aggregate>!
-    @usableFromInline var forwarder: TableForwarder<Key, Aggregate>!
+    // Set once, then read per record by the task's one thread: no run-time exclusivity checks.
+    @exclusivity(unchecked) @usableFromInline var store: TypedKeyValueStore<Key, Aggregate>!
+    @exclusivity(unchecked) @usableFromInline var forwarder: TableForwarder<Key, Aggregate>!
     private var context: ProcessorContext<Key, Change<Aggregate>>!
 
     @usableFromInline
@@ -43,8 +44,7 @@ final class StreamAggregateProcessor<Key, Value, Aggregate>: Processor {
     @inlinable
     func process(_ record: StreamRecord<Key, Value>) throws {
         if checksNulls, skipsNull(record) { return }
-        // One read of each field per record (each read of a class's `var` costs an exclusivity
-        // check and a retain).
+        // One read of each field per record (each read of a class's `var` costs a retain).
         let store = self.store!
         let forwarder = self.forwarder!
         let key = try store.keyBytes(record.key)
@@ -128,8 +128,9 @@ final class TableAggregateProcessor<Key, Value, Aggregate>: Processor {
     private let nullKey = NullCheck<Key>()
     /// Whether the key type can be null at all.
     @usableFromInline let checksNulls: Bool
-    @usableFromInline var store: TypedKeyValueStore<Key, Aggregate>!
-    @usableFromInline var forwarder: TableForwarder<Key, Aggregate>!
+    // Set once, then read per record by the task's one thread: no run-time exclusivity checks.
+    @exclusivity(unchecked) @usableFromInline var store: TypedKeyValueStore<Key, Aggregate>!
+    @exclusivity(unchecked) @usableFromInline var forwarder: TableForwarder<Key, Aggregate>!
     private var context: ProcessorContext<Key, Change<Aggregate>>!
 
     @usableFromInline

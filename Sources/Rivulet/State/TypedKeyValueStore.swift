@@ -72,8 +72,6 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         return try decode(raw)
     }
 
-    /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
-    /// record being processed.
     /// `key` in bytes, for a read and a write of the same key (an aggregation's) to share one
     /// serialization through ``get(keyBytes:timestamp:)`` and ``put(keyBytes:_:timestamp:)``.
     @inlinable
@@ -113,6 +111,8 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         }
     }
 
+    /// Writes `value` (`nil` deletes), stamped with `timestamp` or else with the timestamp of the
+    /// record being processed.
     public func put(_ key: Key, _ value: Value?, timestamp: Int64? = nil) throws {
         // The scratch key: a layer below that keeps it (a new cache entry, a pending changelog
         // record) shares its storage, and the next write to the scratch copies first.

@@ -1,8 +1,9 @@
-/// The parts of an aggregation node that need no specialisation: its name, its input (through a
-/// repartition topic when needed) and its store. The `@inlinable` aggregation methods of
-/// ``KGroupedStream`` and ``KGroupedTable`` plan the node with these, then add the processor
-/// themselves, so that it is created (and its per-record path compiled) in the application's
-/// module, then call ``finish()``.
+/// An aggregation node as planned: its name, its input (through a repartition topic when
+/// needed) and its store. The `@inlinable` aggregation methods of ``KGroupedStream`` and
+/// ``KGroupedTable`` plan the node, then add the processor themselves, so that it is created
+/// (and its per-record path compiled) in the application's module, then call ``finish()``. A
+/// grouped stream plans in `@inlinable` code too, so the nodes of its repartition are
+/// specialised as well.
 @usableFromInline
 struct AggregationNode<Key, Aggregate> {
     @usableFromInline let builder: StreamsBuilder
@@ -15,6 +16,21 @@ struct AggregationNode<Key, Aggregate> {
     let keySerde: Serde<Key>
     let valueSerde: Serde<Aggregate>
     let materialized: Materialized<Key, Aggregate>
+
+    @usableFromInline
+    init(
+        builder: StreamsBuilder, name: String, storeName: String, parent: String, sourceNodes: [String],
+        keySerde: Serde<Key>, valueSerde: Serde<Aggregate>, materialized: Materialized<Key, Aggregate>
+    ) {
+        self.builder = builder
+        self.name = name
+        self.storeName = storeName
+        self.parent = parent
+        self.sourceNodes = sourceNodes
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.materialized = materialized
+    }
 
     /// Adds the store, connected to the processor added as ``name``; returns the table.
     @usableFromInline

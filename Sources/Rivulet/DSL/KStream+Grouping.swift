@@ -20,11 +20,11 @@ extension KStream {
 
 /// A stream grouped by key, ready to aggregate into a table (Kafka's `KGroupedStream`).
 public struct KGroupedStream<Key, Value> {
-    let stream: KStream<Key, Value>
-    let grouped: Grouped<Key, Value>
-    let keySerde: Serde<Key>?
+    @usableFromInline let stream: KStream<Key, Value>
+    @usableFromInline let grouped: Grouped<Key, Value>
+    @usableFromInline let keySerde: Serde<Key>?
     @usableFromInline let valueSerde: Serde<Value>?
-    let repartitionRequired: Bool
+    @usableFromInline let repartitionRequired: Bool
 
     // The aggregations are `@inlinable`: the processor is then created, and its per-record path
     // compiled, in the application's module, specialised for its types.
@@ -77,7 +77,8 @@ public struct KGroupedStream<Key, Value> {
     }
 
     /// The aggregation's names, input and store serdes (see ``AggregationNode``).
-    @usableFromInline
+    /// `@inlinable` too: the repartition's sink and source are then specialised like the processor.
+    @inlinable
     func aggregationNode<Aggregate>(
         named: String?, prefix: String, _ materialized: Materialized<Key, Aggregate>
     ) -> AggregationNode<Key, Aggregate> {

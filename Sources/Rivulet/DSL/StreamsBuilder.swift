@@ -78,6 +78,7 @@ public final class StreamsBuilder {
         return prefix + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
     }
 
+    @usableFromInline
     func newStoreName(_ prefix: String) -> String {
         newName(prefix)
     }

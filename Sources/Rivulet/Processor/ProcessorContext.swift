@@ -63,10 +63,24 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     /// afterwards.
     @inlinable
     public func forward(_ record: StreamRecord<KeyForward, ValueForward>) throws {
+        // Records without headers are the common case: then only the timestamp changes, and the
+        // headers arrays are neither copied nor released (a reference count each way per node).
+        if record.headers.isEmpty && task.recordContext.headers.isEmpty {
+            let saved = task.recordContext.timestamp
+            task.recordContext.timestamp = record.timestamp
+            defer { task.recordContext.timestamp = saved }
+            try forwardToChildren(record)
+            return
+        }
         var timestamp = record.timestamp
         var headers = record.headers
         task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers)
         defer { task.recordContext.exchangeStamp(timestamp: &timestamp, headers: &headers) }
+        try forwardToChildren(record)
+    }
+
+    @inlinable
+    func forwardToChildren(_ record: StreamRecord<KeyForward, ValueForward>) throws {
         if let onlyChild {
             try onlyChild.receive(record)
         } else {

@@ -176,7 +176,7 @@ public final class StreamTask {
                     continue
                 }
             }
-            queues[index].append(RecordQueue.Entry(record: record, timestamp: timestamp))
+            queues[index].append(RecordQueue.Entry(record: consume record, timestamp: timestamp))
         }
     }
 

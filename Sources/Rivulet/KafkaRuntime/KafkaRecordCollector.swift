@@ -17,6 +17,11 @@ final class KafkaRecordCollector: RecordCollector {
     /// Partition counts of the topics sinks may write (for custom partitioners).
     var partitionCounts: [String: Int32] = [:]
     private(set) var offsets: [TopicPartition: Int64] = [:]
+    /// The records of the last drain, being handed to the producer on another thread while the
+    /// stream thread goes on processing (the producer's encoding of one batch overlaps the
+    /// processing of the next). The next drain waits for it before it starts, so records reach
+    /// the producer in order and a failure to send surfaces there.
+    private var inFlight: Task<Void, any Error>?
 
     init(producer: StreamsProducer, changelogTopics: Set<String>) {
         self.producer = producer
@@ -50,13 +55,24 @@ final class KafkaRecordCollector: RecordCollector {
     /// task's `prepareCommit` and before committing offsets.
     func flush() throws {}
 
-    /// Hands the gathered records to the producer.
+    /// Starts handing the gathered records to the producer, once the previous drain's are all
+    /// handed over; returns without waiting for these (see ``handedOver()``).
     func drain(isolation: isolated (any Actor)? = #isolation) async throws {
         guard !pending.isEmpty else { return }
+        try await handedOver()
         let records = pending
         pending.removeAll(keepingCapacity: true)
         owners.removeAll(keepingCapacity: true)
-        try await producer.send(contentsOf: records)
+        let producer = self.producer
+        inFlight = Task.detached { try await producer.send(contentsOf: records) }
+    }
+
+    /// Waits until the records of the last drain are all with the producer; throws if one
+    /// could not be sent.
+    func handedOver(isolation: isolated (any Actor)? = #isolation) async throws {
+        guard let task = inFlight else { return }
+        inFlight = nil
+        try await task.value
     }
 
     /// Drops the gathered records of `tasks` (closed without a commit: their input is processed
@@ -81,6 +97,7 @@ final class KafkaRecordCollector: RecordCollector {
     /// writer, so a zombie's writes cannot move it).
     func acknowledge(isolation: isolated (any Actor)? = #isolation) async throws {
         try await drain()
+        try await handedOver()
         try await producer.flush()
         offsets.merge(producer.acknowledgedOffsets(of: changelogTopics)) { _, new in new }
     }

@@ -445,6 +445,9 @@ actor StreamThread {
         } catch {
             logger.error("closing tasks failed: \(error)")
         }
+        // Records still being handed to the producer get there before it closes (after a dirty
+        // close nobody waits for their delivery; their input is processed again).
+        try? await collector.handedOver()
         await consumer.close()
         await restoreConsumer.close()
         await producer.close()

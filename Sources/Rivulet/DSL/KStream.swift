@@ -1,8 +1,9 @@
 /// A record stream: every record is an independent event (Kafka Streams' `KStream<K, V>`).
 ///
 /// Operations return new streams and add nodes to the builder's topology. Closures run on the
-/// task's thread for every record and must not block; they are `@Sendable` because a topology is
-/// shared by all tasks. A key that may be absent is an optional key type (see
+/// task's stream thread for every record; one that blocks holds up that thread's tasks (and
+/// nothing else: stream threads are threads of their own). They are `@Sendable` because a
+/// topology is shared by all tasks. A key that may be absent is an optional key type (see
 /// ``Serde/optional(_:)``).
 public struct KStream<Key, Value> {
     @usableFromInline let builder: StreamsBuilder

@@ -7,13 +7,6 @@ import Testing
 /// its timestamp and headers (stores and caches stamp writes with them); afterwards the previous
 /// ones come back. Records without headers take a shorter path that must behave the same.
 @Suite struct ForwardStampTests {
-    final class NoCollector: RecordCollector {
-        var offsets: [TopicPartition: Int64] { [:] }
-        func send(topic: String, partition: Int32?, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) throws {}
-        func partitionCount(of topic: String) -> Int32? { nil }
-        func flush() throws {}
-    }
-
     private static let header = [RecordHeader(key: "h", value: ByteBuffer(string: "1"))]
     private static let other = [RecordHeader(key: "other", value: nil)]
 
@@ -28,7 +21,7 @@ import Testing
         let task = TaskContext(
             taskId: TaskId(subtopology: 0, partition: 0),
             config: StreamsConfig(applicationId: "stamp", bootstrapServers: "127.0.0.1:9092"),
-            collector: NoCollector(), wallClockTime: 0)
+            collector: DiscardingCollector(), wallClockTime: 0)
         task.recordContext = RecordContext(metadata: nil, timestamp: 10, headers: current)
         let context = ProcessorContext<String, String>(task: task, nodeName: "node", connectedStores: [])
         var seen: [(Int64, [RecordHeader])] = []

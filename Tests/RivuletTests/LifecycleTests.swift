@@ -53,16 +53,10 @@ import Testing
         try driver.close()
         #expect(throws: StreamsError.self) { try input.pipeInput("k", "v") }
 
-        final class Collector: RecordCollector {
-            var offsets: [TopicPartition: Int64] { [:] }
-            func send(topic: String, partition: Int32?, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) throws {}
-            func partitionCount(of topic: String) -> Int32? { nil }
-            func flush() throws {}
-        }
         let directory = TemporaryDirectory()
         let task = try StreamTask(id: TaskId(subtopology: 1, partition: 0), topology: try topology(broken: false),
                                   config: StreamsConfig(applicationId: "x", stateDirectory: directory.path),
-                                  collector: Collector(), recordCache: nil, wallClockTime: 0)
+                                  collector: DiscardingCollector(), recordCache: nil, wallClockTime: 0)
         defer { try? task.close() }
         #expect(throws: StreamsError.self) { try task.process() }
         #expect(throws: StreamsError.self) {

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaProtocol
 import NIOCore
 @testable import Rivulet
 
@@ -54,4 +55,12 @@ final class Captured<Element: Sendable>: Sendable {
     }
 
     var values: [Element] { storage.withLock { $0 } }
+}
+
+/// A record collector that drops what it is sent: for tasks whose outputs a test does not read.
+final class DiscardingCollector: RecordCollector {
+    var offsets: [TopicPartition: Int64] { [:] }
+    func send(topic: String, partition: Int32?, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) throws {}
+    func partitionCount(of topic: String) -> Int32? { nil }
+    func flush() throws {}
 }

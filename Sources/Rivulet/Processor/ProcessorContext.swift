@@ -29,20 +29,6 @@ public final class ProcessorContext<KeyForward, ValueForward> {
         childrenByName[name] = receive
     }
 
-    /// Adds a child built with no entry point of its own: its `receive`, bound here.
-    func addChild(_ child: any RecordReceiver<KeyForward, ValueForward>, name: String) {
-        let receive = RecordEntry(Self.bind(child))
-        children.append(receive)
-        onlyChild = children.count == 1 ? receive : nil
-        childrenByName[name] = receive
-    }
-
-    /// The receiver's `receive` as a closure, with the receiver's concrete type opened once here.
-    private static func bind<Receiver: RecordReceiver>(_ receiver: Receiver) -> (StreamRecord<KeyForward, ValueForward>) throws -> Void
-    where Receiver.Key == KeyForward, Receiver.Value == ValueForward {
-        receiver.receive
-    }
-
     /// The names of the nodes this one forwards to.
     public var childNames: [String] { Array(childrenByName.keys).sorted() }
 

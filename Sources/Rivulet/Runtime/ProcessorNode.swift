@@ -1,6 +1,6 @@
 /// Runs one processor instance. Errors a processor throws are tagged with the node's name, once.
 @usableFromInline
-final class ProcessorNode<P: Processor>: ForwardingNode, RecordReceiver {
+final class ProcessorNode<P: Processor>: ForwardingNode {
     @usableFromInline let name: String
     @usableFromInline let processor: P
     @usableFromInline let context: ProcessorContext<P.KeyOut, P.ValueOut>

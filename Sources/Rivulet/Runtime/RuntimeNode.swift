@@ -1,11 +1,3 @@
-/// Receives typed records: every node but a source.
-@usableFromInline
-protocol RecordReceiver<Key, Value>: AnyObject {
-    associatedtype Key
-    associatedtype Value
-    func receive(_ record: StreamRecord<Key, Value>) throws
-}
-
 /// A node of a task's processor graph, whatever its types.
 @usableFromInline
 protocol RuntimeNode: AnyObject {
@@ -28,21 +20,11 @@ protocol ForwardingNode: RuntimeNode {
 extension ForwardingNode {
     @usableFromInline
     func addChild(_ child: BuiltNode) throws {
-        if let entry = child.receive as? RecordEntry<KeyOut, ValueOut> {
-            context.addChild(entry, name: child.node.name)
-            return
-        }
-        guard let receiver = child.node as? any RecordReceiver<KeyOut, ValueOut> else {
+        guard let entry = child.receive as? RecordEntry<KeyOut, ValueOut> else {
             throw StreamsError.invalidTopology(
                 "\(name) forwards (\(KeyOut.self), \(ValueOut.self)) but \(child.node.name) does not accept that"
             )
         }
-        context.addChild(receiver, name: child.node.name)
+        context.addChild(entry, name: child.node.name)
     }
-}
-
-/// A source: deserializes raw records of its topics and forwards them.
-@usableFromInline
-protocol SourceRuntimeNode: RuntimeNode {
-    func process(_ record: RawRecord, timestamp: Int64) throws
 }

@@ -2,7 +2,7 @@ import NIOCore
 
 /// Serializes records and hands them to the task's record collector.
 @usableFromInline
-final class SinkNode<Key, Value>: RuntimeNode, RecordReceiver {
+final class SinkNode<Key, Value>: RuntimeNode {
     @usableFromInline let name: String
     @usableFromInline let topic: String
     @usableFromInline let task: TaskContext

@@ -3,7 +3,7 @@ import NIOCore
 /// Reads raw records into typed ones. A key or value that does not deserialize goes to the
 /// deserialization exception handler, which skips the record or fails the task.
 @usableFromInline
-final class SourceNode<Key, Value>: SourceRuntimeNode, ForwardingNode {
+final class SourceNode<Key, Value>: ForwardingNode {
     @usableFromInline let name: String
     @usableFromInline let context: ProcessorContext<Key, Value>
     /// The serdes' functions (see ``Serde/serializer``).

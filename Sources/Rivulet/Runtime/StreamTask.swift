@@ -97,8 +97,7 @@ public final class StreamTask {
                 guard let parentNode = built[parent] else { throw TopologyError.unknownNode(parent) }
                 try parentNode.addChild(instance)
             }
-            if case .source(let topics, let extractor) = definition.kind, let source = node as? any SourceRuntimeNode {
-                let entry = instance.source ?? SourceEntry { raw, timestamp in try source.process(raw, timestamp: timestamp) }
+            if case .source(let topics, let extractor) = definition.kind, let entry = instance.source {
                 for topic in topics {
                     sources[topic.resolved(applicationId: config.applicationId)] =
                         (entry, extractor ?? config.defaultTimestampExtractor)

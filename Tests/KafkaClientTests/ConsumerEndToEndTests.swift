@@ -149,6 +149,44 @@ import Testing
         }
     }
 
+    @Test func wakeupEndsThePollInProgressOrTheNextOne() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("quiet", partitions: 1)
+            let consumer = KafkaConsumer(configuration: try testConfiguration(broker))
+            try await consumer.assign([TopicPartition("quiet", 0): .beginning])
+            // Without data a poll sleeps out its whole timeout (an hour here); the watchdog
+            // fails the test if the wakeup does not end it.
+            let polled = try await withThrowingTaskGroup(of: [ConsumerRecord]?.self) { group in
+                group.addTask { try await consumer.poll(timeout: .seconds(3600)) }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(200))
+                    await consumer.wakeup()
+                    try await Task.sleep(for: .seconds(60))
+                    return nil
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+            #expect(polled?.isEmpty == true)
+
+            // A wakeup with no poll in progress ends the next poll at once, and only that one.
+            await consumer.wakeup()
+            let early = try await withThrowingTaskGroup(of: [ConsumerRecord]?.self) { group in
+                group.addTask { try await consumer.poll(timeout: .seconds(3600)) }
+                group.addTask { try await Task.sleep(for: .seconds(60)); return nil }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+            #expect(early?.isEmpty == true)
+            try await broker.produce("quiet", partition: 0, values: ["late"])
+            let records = try await pollRecords(consumer, count: 1)
+            #expect(records.map { String(buffer: $0.value!) } == ["late"])
+            await consumer.close()
+        }
+    }
+
     @Test func readCommittedDropsAbortedTransactions() async throws {
         try await withBroker { broker in
             try await broker.createTopic("txn", partitions: 1)

@@ -18,13 +18,26 @@ extension KafkaConsumer {
             if !pendingErrors.isEmpty { throw pendingErrors.removeFirst() }
             let records = takeRecords(limit: max(1, configuration.maxPollRecords))
             if !records.isEmpty {
+                wakeupRequested = false
                 scheduleFetches()
                 return records
             }
             let now = ContinuousClock.now
-            if now >= deadline || Task.isCancelled { return [] }
+            if wakeupRequested || now >= deadline || Task.isCancelled {
+                wakeupRequested = false
+                return []
+            }
             await dataSignal.wait(timeout: deadline - now)
         }
+    }
+
+    /// Makes the `poll` in progress return now, empty unless records are ready; without one in
+    /// progress, the next `poll` does (as Java's `KafkaConsumer.wakeup()`, but without an error).
+    /// For a caller with work to do between polls that appeared while it was polling, such as
+    /// state to restore for partitions a rebalance assigned it.
+    public func wakeup() {
+        wakeupRequested = true
+        dataSignal.signal()
     }
 
     /// Hands out buffered records, partition by partition, advancing positions.

@@ -45,6 +45,8 @@ public actor KafkaConsumer {
     var pendingErrors: [any Error] = []
     /// Woken when records, errors or assignment changes arrive.
     let dataSignal = WakeSignal()
+    /// Set by ``wakeup()``: the poll in progress, or else the next one, returns at once.
+    var wakeupRequested = false
 
     // MARK: Fetching
 

@@ -246,6 +246,9 @@ actor StreamThread {
                 }
                 try await self.createTasks(info.activeTasks, reading: partitions)
             }
+            // The loop's poll would otherwise sleep out its interval before the new tasks'
+            // stores start restoring (their input partitions are paused until then).
+            await consumer.wakeup()
         } catch {
             callbackFailure = callbackFailure ?? error
         }

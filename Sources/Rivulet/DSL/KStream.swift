@@ -49,9 +49,7 @@ public struct KStream<Key, Value> {
         _ prefix: String, named: String?,
         _ body: @escaping @Sendable (StreamRecord<Key, Value>, ProcessorContext<K2, V2>) throws -> Void
     ) -> String {
-        builder.addProcessor(named ?? builder.newName(prefix), parents: [nodeName]) {
-            ClosureProcessor<Key, Value, K2, V2>(body)
-        }
+        builder.addProcessor(named ?? builder.newName(prefix), parents: [nodeName], body)
     }
 
     // MARK: Stateless

@@ -40,7 +40,7 @@ enum WordCountDemo {
         print("wrote \(lines.count) lines to text-lines")
 
         var expected: [String: Int64] = [:]
-        for line in lines { for word in line.lowercased().split(separator: " ") { expected[String(word), default: 0] += 1 } }
+        for line in lines { for word in line.lowercased().unicodeScalars.split(separator: " ") { expected[String(word), default: 0] += 1 } }
 
         var config = StreamsConfig(applicationId: "wordcount-demo", bootstrapServers: broker.bootstrapAddress)
         config.stateDirectory = data + "/state"

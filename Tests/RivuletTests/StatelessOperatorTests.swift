@@ -52,10 +52,11 @@ import Testing
     }
 
     @Test func flatMapValuesKeepsTheKey() throws {
-        let out = try run([("x", "a b"), ("y", "c")], output: .string, .string) { stream in
+        // Every value once, in order, with its input's timestamp; no values, no records.
+        let out = try run([("x", "a b c"), ("e", ""), ("y", "d")], output: .string, .string) { stream in
             stream.flatMapValues { $0.split(separator: " ").map(String.init) }.to("out")
         }
-        #expect(out.map { "\($0.key)=\($0.value)" } == ["x=a", "x=b", "y=c"])
+        #expect(out.map { "\($0.key)=\($0.value)@\($0.timestamp)" } == ["x=a@1", "x=b@1", "x=c@1", "y=d@3"])
         let keyed = try run([("x", "ab")], output: .string, .string) { stream in
             stream.flatMapValues { key, value in value.map { "\(key)\($0)" } }.to("out")
         }

@@ -7,7 +7,7 @@ import Testing
     static func wordCountTopology() throws -> Topology {
         let builder = StreamsBuilder()
         builder.stream("text-lines", Consumed.with(.optional(.string), .string))
-            .flatMapValues { line in line.lowercased().split(separator: " ").map(String.init) }
+            .flatMapValues { line in line.lowercased().unicodeScalars.split(separator: " ").map(String.init) }
             .groupBy(Grouped.with(.string, .string)) { _, word in word }
             .count(Materialized.as("counts"))
             .toStream()

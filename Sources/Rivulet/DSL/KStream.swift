@@ -49,9 +49,7 @@ public struct KStream<Key, Value> {
         _ prefix: String, named: String?,
         _ body: @escaping @Sendable (StreamRecord<Key, Value>, ProcessorContext<K2, V2>) throws -> Void
     ) -> String {
-        builder.addProcessor(named ?? builder.newName(prefix), parents: [nodeName]) {
-            ClosureProcessor<Key, Value, K2, V2>(body)
-        }
+        builder.addProcessor(named ?? builder.newName(prefix), parents: [nodeName], body)
     }
 
     // MARK: Stateless
@@ -110,7 +108,7 @@ public struct KStream<Key, Value> {
         named: String? = nil, _ mapper: @escaping @Sendable (Value) throws -> [NewValue]
     ) -> KStream<Key, NewValue> {
         let name = add("KSTREAM-FLATMAPVALUES-", named: named) { (record, context: ProcessorContext<Key, NewValue>) in
-            for value in try mapper(record.value) { try context.forward(record.withValue(value)) }
+            try Self.forwardEach(of: try mapper(record.value), with: record, to: context)
         }
         return derived(name, keySerde: keySerde, valueSerde: nil)
     }
@@ -121,9 +119,25 @@ public struct KStream<Key, Value> {
         named: String? = nil, _ mapper: @escaping @Sendable (Key, Value) throws -> [NewValue]
     ) -> KStream<Key, NewValue> {
         let name = add("KSTREAM-FLATMAPVALUES-", named: named) { (record, context: ProcessorContext<Key, NewValue>) in
-            for value in try mapper(record.key, record.value) { try context.forward(record.withValue(value)) }
+            try Self.forwardEach(of: try mapper(record.key, record.value), with: record, to: context)
         }
         return derived(name, keySerde: keySerde, valueSerde: nil)
+    }
+
+    /// Forwards one record per value, each with `record`'s key, timestamp and headers. The
+    /// records share one copy of those, with only the value replaced: building each one afresh
+    /// would retain and release key and headers once more per value.
+    @inlinable
+    static func forwardEach<NewValue>(
+        of values: [NewValue], with record: StreamRecord<Key, Value>, to context: ProcessorContext<Key, NewValue>
+    ) throws {
+        guard let first = values.first else { return }
+        var output = record.withValue(first)
+        try context.forward(output)
+        for value in values.dropFirst() {
+            output.value = value
+            try context.forward(output)
+        }
     }
 
     /// The records that satisfy `predicate`.

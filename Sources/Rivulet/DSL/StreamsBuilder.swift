@@ -113,6 +113,15 @@ public final class StreamsBuilder {
         return name
     }
 
+    /// Adds a stateless processor running `body` per record after `parents`; returns its name.
+    @inlinable @discardableResult
+    func addProcessor<KeyIn, ValueIn, KeyOut, ValueOut>(
+        _ name: String, parents: [String], _ body: @escaping ClosureProcessor<KeyIn, ValueIn, KeyOut, ValueOut>.Body
+    ) -> String {
+        attempt { try topology.addClosureProcessor(name, parentList: parents, body) }
+        return name
+    }
+
     /// The timestamped store behind a DSL table.
     func storeBuilder<Key, Value>(
         _ name: String, _ materialized: Materialized<Key, Value>, keySerde: Serde<Key>, valueSerde: Serde<Value>
@@ -144,10 +153,8 @@ public final class StreamsBuilder {
         var parent = stream.nodeName
         if dropNullKeys {
             let nullKey = NullCheck<Key>()
-            parent = addProcessor(newName("KSTREAM-FILTER-"), parents: [parent]) {
-                ClosureProcessor<Key, Value, Key, Value> { record, context in
-                    if !nullKey.isNull(record.key) { try context.forward(record) }
-                }
+            parent = addProcessor(newName("KSTREAM-FILTER-"), parents: [parent]) { (record: StreamRecord<Key, Value>, context: ProcessorContext<Key, Value>) in
+                if !nullKey.isNull(record.key) { try context.forward(record) }
             }
         }
         let sinkName = newName("KSTREAM-SINK-")

@@ -12,8 +12,13 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     /// calls the child's own code directly, with no existential to open or witness table to look
     /// up per record. In the order they were added; `onlyChild` repeats the first when it is the
     /// only one (the common case: a call with no loop).
-    @usableFromInline var children: [RecordEntry<KeyForward, ValueForward>] = []
-    @usableFromInline var onlyChild: RecordEntry<KeyForward, ValueForward>?
+    ///
+    /// Both change only while the task wires its graph, before any record, and the task runs on
+    /// one thread at a time: their exclusive access is not checked at run time (a check per
+    /// forward otherwise). `onlyChild` is unmanaged (`children` keeps it alive) so that calling it
+    /// neither retains nor releases the entry.
+    @exclusivity(unchecked) @usableFromInline var children: [RecordEntry<KeyForward, ValueForward>] = []
+    @exclusivity(unchecked) @usableFromInline var onlyChild: Unmanaged<RecordEntry<KeyForward, ValueForward>>?
     private var childrenByName: [String: RecordEntry<KeyForward, ValueForward>] = [:]
 
     init(task: TaskContext, nodeName: String, connectedStores: Set<String>) {
@@ -25,7 +30,7 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     /// Adds a child through the entry point it was built with (see ``BuiltNode``).
     func addChild(_ receive: RecordEntry<KeyForward, ValueForward>, name: String) {
         children.append(receive)
-        onlyChild = children.count == 1 ? receive : nil
+        onlyChild = children.count == 1 ? Unmanaged.passUnretained(receive) : nil
         childrenByName[name] = receive
     }
 
@@ -68,7 +73,7 @@ public final class ProcessorContext<KeyForward, ValueForward> {
     @inlinable
     func forwardToChildren(_ record: StreamRecord<KeyForward, ValueForward>) throws {
         if let onlyChild {
-            try onlyChild.receive(record)
+            try onlyChild._withUnsafeGuaranteedRef { try $0.receive(record) }
         } else {
             for child in children { try child.receive(record) }
         }

@@ -99,14 +99,35 @@ public struct Topology: Sendable {
     mutating func addProcessor<P: Processor>(
         _ name: String, _ supplier: @escaping @Sendable () -> P, parentList: [String]
     ) throws {
-        try checkNewName(name)
-        let input = RecordTypes(P.KeyIn.self, P.ValueIn.self)
-        try checkParents(parentList, of: name, taking: input)
-        append(NodeDefinition(
-            name: name, kind: .processor, parents: parentList,
-            input: input, output: RecordTypes(P.KeyOut.self, P.ValueOut.self),
+        try addProcessorNode(
+            name, parentList: parentList,
+            input: RecordTypes(P.KeyIn.self, P.ValueIn.self), output: RecordTypes(P.KeyOut.self, P.ValueOut.self),
             make: { build in Self.processorNode(name, supplier(), build) }
-        ))
+        )
+    }
+
+    /// Adds a stateless DSL processor: `body` runs per record with the node's context (see
+    /// ``closureNode(_:_:_:)``).
+    @inlinable
+    mutating func addClosureProcessor<KeyIn, ValueIn, KeyOut, ValueOut>(
+        _ name: String, parentList: [String],
+        _ body: @escaping ClosureProcessor<KeyIn, ValueIn, KeyOut, ValueOut>.Body
+    ) throws {
+        try addProcessorNode(
+            name, parentList: parentList,
+            input: RecordTypes(KeyIn.self, ValueIn.self), output: RecordTypes(KeyOut.self, ValueOut.self),
+            make: { build in Self.closureNode(name, body, build) }
+        )
+    }
+
+    @usableFromInline
+    mutating func addProcessorNode(
+        _ name: String, parentList: [String], input: RecordTypes, output: RecordTypes,
+        make: @escaping @Sendable (NodeBuildContext) -> BuiltNode
+    ) throws {
+        try checkNewName(name)
+        try checkParents(parentList, of: name, taking: input)
+        append(NodeDefinition(name: name, kind: .processor, parents: parentList, input: input, output: output, make: make))
     }
 
     /// One task's instance of a processor node, entered through its specialised `receive`.
@@ -114,6 +135,26 @@ public struct Topology: Sendable {
     static func processorNode<P: Processor>(_ name: String, _ processor: P, _ build: NodeBuildContext) -> BuiltNode {
         let node = ProcessorNode(name: name, processor: processor, task: build.task, stores: build.stores)
         return BuiltNode(node, receive: RecordEntry { record in try node.receive(record) })
+    }
+
+    /// One task's instance of a stateless DSL processor. Its entry point calls the closure with
+    /// the node's context, a constant of the entry point: through `ClosureProcessor.process` the
+    /// context would be read from the processor's mutable property, an exclusivity check and a
+    /// retain and release per record. Errors are tagged with the node's name as
+    /// ``ProcessorNode`` tags them.
+    @inlinable
+    static func closureNode<KeyIn, ValueIn, KeyOut, ValueOut>(
+        _ name: String, _ body: @escaping ClosureProcessor<KeyIn, ValueIn, KeyOut, ValueOut>.Body, _ build: NodeBuildContext
+    ) -> BuiltNode {
+        let node = ProcessorNode(name: name, processor: ClosureProcessor(body), task: build.task, stores: build.stores)
+        let context = node.context
+        return BuiltNode(node, receive: RecordEntry { (record: StreamRecord<KeyIn, ValueIn>) in
+            do {
+                try body(record, context)
+            } catch {
+                throw node.tag(error)
+            }
+        })
     }
 
     @inlinable

@@ -122,8 +122,8 @@ final class NamedCache {
         self.flushHandler = flushHandler
     }
 
-    var isEmpty: Bool { state.index.isEmpty }
-    var count: Int { state.index.count }
+    var isEmpty: Bool { state.count == 0 }
+    var count: Int { state.count }
     var hasDirtyEntries: Bool { state.dirtyCount > 0 }
     var bytes: Int { state.bytes }
 
@@ -183,11 +183,19 @@ private struct NamedCacheStorage {
         var newer: Int
         var dirtyPrevious: Int
         var dirtyNext: Int
+        /// The key's ``KeyHash`` under the cache's seed, kept for probing and growing the index.
+        var hash: UInt64
 
         var size: Int { (value?.readableBytes ?? 0) + RecordCache.entryOverhead }
     }
 
-    private(set) var index: [ByteBuffer: Int] = [:]
+    /// The index from key to slot: open addressing with linear probing over a power-of-two
+    /// table of slot numbers (`none` for an empty bucket), probed by ``KeyHash``, which costs
+    /// far less per lookup than a `Dictionary` hashing `ByteBuffer`s with SipHash. Deletes shift
+    /// the following entries back, so no tombstones build up.
+    private var buckets: [Int] = []
+    private(set) var count = 0
+    private let seed = UInt64.random(in: .min ... .max)
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
     /// Least and most recently used.
@@ -204,7 +212,7 @@ private struct NamedCacheStorage {
     private var lastFound = none
 
     mutating func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        guard let slot = index[key] else { return nil }
+        guard let slot = find(key, hash: KeyHash.hash(key, seed: seed)) else { return nil }
         touch(slot)
         lastFound = slot
         return .some(slots[slot].value)
@@ -212,8 +220,59 @@ private struct NamedCacheStorage {
 
     /// The slot holding `key`, if cached.
     private func slot(of key: ByteBuffer) -> Int? {
-        if lastFound != Self.none, slots[lastFound].key == key { return lastFound }
-        return index[key]
+        if lastFound != Self.none, KeyHash.equal(slots[lastFound].key, key) { return lastFound }
+        return find(key, hash: KeyHash.hash(key, seed: seed))
+    }
+
+    /// The slot holding `key`, whose hash is `hash`, if cached.
+    private func find(_ key: ByteBuffer, hash: UInt64) -> Int? {
+        guard count > 0 else { return nil }
+        let mask = buckets.count - 1
+        var bucket = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = buckets[bucket]
+            if slot == Self.none { return nil }
+            if slots[slot].hash == hash, KeyHash.equal(slots[slot].key, key) { return slot }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
+    /// Adds a slot (whose key is not indexed yet) to the index, growing it past 3/4 full.
+    private mutating func insertIntoIndex(_ slot: Int) {
+        if (count + 1) * 4 > buckets.count * 3 {
+            let old = buckets
+            buckets = Array(repeating: Self.none, count: Swift.max(16, old.count * 2))
+            for existing in old where existing != Self.none { place(existing) }
+        }
+        place(slot)
+        count += 1
+    }
+
+    private mutating func place(_ slot: Int) {
+        let mask = buckets.count - 1
+        var bucket = Int(truncatingIfNeeded: slots[slot].hash) & mask
+        while buckets[bucket] != Self.none { bucket = (bucket + 1) & mask }
+        buckets[bucket] = slot
+    }
+
+    /// Takes an indexed slot out of the index, shifting back the entries probed past it.
+    private mutating func removeFromIndex(_ slot: Int) {
+        let mask = buckets.count - 1
+        var hole = Int(truncatingIfNeeded: slots[slot].hash) & mask
+        while buckets[hole] != slot { hole = (hole + 1) & mask }
+        var next = (hole + 1) & mask
+        while buckets[next] != Self.none {
+            let moving = buckets[next]
+            let home = Int(truncatingIfNeeded: slots[moving].hash) & mask
+            // `moving` may fill the hole unless its home lies after the hole (cyclically).
+            if (next &- home) & mask >= (next &- hole) & mask {
+                buckets[hole] = moving
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        buckets[hole] = Self.none
+        count -= 1
     }
 
     mutating func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
@@ -247,7 +306,8 @@ private struct NamedCacheStorage {
         let key = key.compacted()
         let fresh = Slot(
             key: key, value: value, context: context, isDirty: true,
-            older: Self.none, newer: Self.none, dirtyPrevious: Self.none, dirtyNext: Self.none
+            older: Self.none, newer: Self.none, dirtyPrevious: Self.none, dirtyNext: Self.none,
+            hash: KeyHash.hash(key, seed: seed)
         )
         let slot: Int
         if let reused = freeSlots.popLast() {
@@ -257,7 +317,7 @@ private struct NamedCacheStorage {
             slot = slots.count
             slots.append(fresh)
         }
-        index[key] = slot
+        insertIntoIndex(slot)
         appendRecent(slot)
         appendDirty(slot)
         dirtyCount += 1
@@ -274,7 +334,8 @@ private struct NamedCacheStorage {
 
     /// Drops `key` if cached; returns the change in bytes.
     mutating func remove(_ key: ByteBuffer) -> Int {
-        guard let slot = index.removeValue(forKey: key) else { return 0 }
+        guard let slot = find(key, hash: KeyHash.hash(key, seed: seed)) else { return 0 }
+        removeFromIndex(slot)
         return -release(slot)
     }
 
@@ -293,7 +354,7 @@ private struct NamedCacheStorage {
             slots[slot].dirtyNext = Self.none
             if slots[slot].value == nil {
                 // A delete that reached the store below has nothing left to cache.
-                index.removeValue(forKey: slots[slot].key)
+                removeFromIndex(slot)
                 delta -= release(slot)
             }
             slot = next
@@ -306,7 +367,8 @@ private struct NamedCacheStorage {
 
     func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
         var result: [(key: ByteBuffer, value: ByteBuffer?)] = []
-        for (key, slot) in index {
+        for slot in buckets where slot != Self.none {
+            let key = slots[slot].key
             if let from, ByteOrder.compare(key, from) < 0 { continue }
             if let to, ByteOrder.compare(key, to) > 0 { continue }
             result.append((key, slots[slot].value))

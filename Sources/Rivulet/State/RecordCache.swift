@@ -174,6 +174,8 @@ private struct NamedCacheStorage {
     private static let none = -1
 
     struct Slot {
+        /// First, so that checking a candidate of a lookup reads one cache line.
+        var digest: KeyDigest
         var key: ByteBuffer
         var value: ByteBuffer?
         var context: RecordContext
@@ -183,17 +185,18 @@ private struct NamedCacheStorage {
         var newer: Int
         var dirtyPrevious: Int
         var dirtyNext: Int
-        /// The key's ``KeyHash`` under the cache's seed, kept for probing and growing the index.
-        var hash: UInt64
 
         var size: Int { (value?.readableBytes ?? 0) + RecordCache.entryOverhead }
     }
 
     /// The index from key to slot: open addressing with linear probing over a power-of-two
-    /// table of slot numbers (`none` for an empty bucket), probed by ``KeyHash``, which costs
-    /// far less per lookup than a `Dictionary` hashing `ByteBuffer`s with SipHash. Deletes shift
-    /// the following entries back, so no tombstones build up.
-    private var buckets: [Int] = []
+    /// table, probed by ``KeyDigest``, which costs far less per lookup than a `Dictionary`
+    /// hashing `ByteBuffer`s with SipHash. A bucket holds a slot number in its low 32 bits and
+    /// the high half of the key's hash above them (``emptyBucket`` when empty), so that a probe
+    /// looks at a slot only when the hashes agree. Deletes shift the following entries back,
+    /// so no tombstones build up.
+    private var buckets: [UInt64] = []
+    private static let emptyBucket = UInt64.max
     private(set) var count = 0
     private let seed = UInt64.random(in: .min ... .max)
     private var slots: [Slot] = []
@@ -212,27 +215,44 @@ private struct NamedCacheStorage {
     private var lastFound = none
 
     mutating func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        guard let slot = find(key, hash: KeyHash.hash(key, seed: seed)) else { return nil }
+        guard let slot = find(key, KeyDigest(key, seed: seed)) else { return nil }
         touch(slot)
         lastFound = slot
         return .some(slots[slot].value)
     }
 
-    /// The slot holding `key`, if cached.
-    private func slot(of key: ByteBuffer) -> Int? {
-        if lastFound != Self.none, KeyHash.equal(slots[lastFound].key, key) { return lastFound }
-        return find(key, hash: KeyHash.hash(key, seed: seed))
+    /// The slot holding `key`, if cached, and the key's digest.
+    private func slot(of key: ByteBuffer) -> (slot: Int?, digest: KeyDigest) {
+        let digest = KeyDigest(key, seed: seed)
+        if lastFound != Self.none, matches(lastFound, key, digest) { return (lastFound, digest) }
+        return (find(key, digest), digest)
     }
 
-    /// The slot holding `key`, whose hash is `hash`, if cached.
-    private func find(_ key: ByteBuffer, hash: UInt64) -> Int? {
+    @inline(__always)
+    private func matches(_ slot: Int, _ key: ByteBuffer, _ digest: KeyDigest) -> Bool {
+        slots[slot].digest == digest && (digest.isComplete || KeyDigest.equalBytes(slots[slot].key, key))
+    }
+
+    @inline(__always)
+    private static func bucketEntry(_ slot: Int, _ hash: UInt64) -> UInt64 {
+        (hash & 0xFFFF_FFFF_0000_0000) | UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: slot))
+    }
+
+    @inline(__always)
+    private static func slotOf(_ entry: UInt64) -> Int {
+        Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: entry))
+    }
+
+    /// The slot holding `key`, whose digest is `digest`, if cached.
+    private func find(_ key: ByteBuffer, _ digest: KeyDigest) -> Int? {
         guard count > 0 else { return nil }
         let mask = buckets.count - 1
-        var bucket = Int(truncatingIfNeeded: hash) & mask
+        let tag = digest.hash & 0xFFFF_FFFF_0000_0000
+        var bucket = Int(truncatingIfNeeded: digest.hash) & mask
         while true {
-            let slot = buckets[bucket]
-            if slot == Self.none { return nil }
-            if slots[slot].hash == hash, KeyHash.equal(slots[slot].key, key) { return slot }
+            let entry = buckets[bucket]
+            if entry == Self.emptyBucket { return nil }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag, matches(Self.slotOf(entry), key, digest) { return Self.slotOf(entry) }
             bucket = (bucket + 1) & mask
         }
     }
@@ -241,29 +261,31 @@ private struct NamedCacheStorage {
     private mutating func insertIntoIndex(_ slot: Int) {
         if (count + 1) * 4 > buckets.count * 3 {
             let old = buckets
-            buckets = Array(repeating: Self.none, count: Swift.max(16, old.count * 2))
-            for existing in old where existing != Self.none { place(existing) }
+            buckets = Array(repeating: Self.emptyBucket, count: Swift.max(16, old.count * 2))
+            for entry in old where entry != Self.emptyBucket { place(Self.slotOf(entry)) }
         }
         place(slot)
         count += 1
     }
 
     private mutating func place(_ slot: Int) {
+        let hash = slots[slot].digest.hash
         let mask = buckets.count - 1
-        var bucket = Int(truncatingIfNeeded: slots[slot].hash) & mask
-        while buckets[bucket] != Self.none { bucket = (bucket + 1) & mask }
-        buckets[bucket] = slot
+        var bucket = Int(truncatingIfNeeded: hash) & mask
+        while buckets[bucket] != Self.emptyBucket { bucket = (bucket + 1) & mask }
+        buckets[bucket] = Self.bucketEntry(slot, hash)
     }
 
     /// Takes an indexed slot out of the index, shifting back the entries probed past it.
     private mutating func removeFromIndex(_ slot: Int) {
         let mask = buckets.count - 1
-        var hole = Int(truncatingIfNeeded: slots[slot].hash) & mask
-        while buckets[hole] != slot { hole = (hole + 1) & mask }
+        let entry = Self.bucketEntry(slot, slots[slot].digest.hash)
+        var hole = Int(truncatingIfNeeded: slots[slot].digest.hash) & mask
+        while buckets[hole] != entry { hole = (hole + 1) & mask }
         var next = (hole + 1) & mask
-        while buckets[next] != Self.none {
+        while buckets[next] != Self.emptyBucket {
             let moving = buckets[next]
-            let home = Int(truncatingIfNeeded: slots[moving].hash) & mask
+            let home = Int(truncatingIfNeeded: slots[Self.slotOf(moving)].digest.hash) & mask
             // `moving` may fill the hole unless its home lies after the hole (cyclically).
             if (next &- home) & mask >= (next &- hole) & mask {
                 buckets[hole] = moving
@@ -271,12 +293,13 @@ private struct NamedCacheStorage {
             }
             next = (next + 1) & mask
         }
-        buckets[hole] = Self.none
+        buckets[hole] = Self.emptyBucket
         count -= 1
     }
 
     mutating func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
-        if let slot = slot(of: key) {
+        let (found, digest) = slot(of: key)
+        if let slot = found {
             var delta = -slots[slot].size
             if slots[slot].isDirty {
                 unlinkDirty(slot)
@@ -305,9 +328,8 @@ private struct NamedCacheStorage {
         let value = value?.compacted()
         let key = key.compacted()
         let fresh = Slot(
-            key: key, value: value, context: context, isDirty: true,
-            older: Self.none, newer: Self.none, dirtyPrevious: Self.none, dirtyNext: Self.none,
-            hash: KeyHash.hash(key, seed: seed)
+            digest: digest, key: key, value: value, context: context, isDirty: true,
+            older: Self.none, newer: Self.none, dirtyPrevious: Self.none, dirtyNext: Self.none
         )
         let slot: Int
         if let reused = freeSlots.popLast() {
@@ -334,7 +356,7 @@ private struct NamedCacheStorage {
 
     /// Drops `key` if cached; returns the change in bytes.
     mutating func remove(_ key: ByteBuffer) -> Int {
-        guard let slot = find(key, hash: KeyHash.hash(key, seed: seed)) else { return 0 }
+        guard let slot = find(key, KeyDigest(key, seed: seed)) else { return 0 }
         removeFromIndex(slot)
         return -release(slot)
     }
@@ -367,7 +389,8 @@ private struct NamedCacheStorage {
 
     func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
         var result: [(key: ByteBuffer, value: ByteBuffer?)] = []
-        for slot in buckets where slot != Self.none {
+        for entry in buckets where entry != Self.emptyBucket {
+            let slot = Self.slotOf(entry)
             let key = slots[slot].key
             if let from, ByteOrder.compare(key, from) < 0 { continue }
             if let to, ByteOrder.compare(key, to) > 0 { continue }

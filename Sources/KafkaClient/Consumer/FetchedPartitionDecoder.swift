@@ -35,7 +35,7 @@ private struct PieceBuilder {
             current = []
         }
         if current.isEmpty { current.reserveCapacity(max(1, min(pieceSize, expected))) }
-        current.append(record)
+        current.append(consume record)
         count += 1
         expected -= 1
     }
@@ -136,11 +136,10 @@ enum FetchedPartitionDecoder {
         let header = batch.header
         let timestampType = header.timestampType
         let epoch: Int32? = header.partitionLeaderEpoch >= 0 ? header.partitionLeaderEpoch : nil
-        var iterator = batch.makeRecordIterator()
-        while let record = try iterator.next() {
+        try batch.consumeRecords { record in
             guard record.offset >= fetchOffset else {
                 output.expected -= 1
-                continue
+                return
             }
             let offset = record.offset
             let timestamp = record.timestamp

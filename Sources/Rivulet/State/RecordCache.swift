@@ -305,7 +305,10 @@ private struct NamedCacheStorage {
                 unlinkDirty(slot)
                 dirtyCount -= 1
             }
-            if let value, let current = slots[slot].value?.capacity,
+            if let value, Self.overwrite(&slots[slot].value, with: value) {
+                // Same length (an aggregate's next value, usually): the bytes copied over the
+                // entry's own, in one pass, no allocation while nothing else holds the entry's buffer.
+            } else if let value, let current = slots[slot].value?.capacity,
                value.readableBytes <= current, current <= value.readableBytes &+ 64 {
                 // The new bytes into the entry's own buffer when they fit it (and it is not
                 // much larger, as `compacted()` keeps entries): no allocation when nothing else
@@ -346,6 +349,18 @@ private struct NamedCacheStorage {
         let delta = fresh.size + key.readableBytes
         bytes += delta
         return delta
+    }
+
+    /// Copies `value` over `entry` when both hold as many bytes; `false` (nothing done) otherwise.
+    /// A buffer shared with someone else (a flushed entry still held) is copied first, as for any
+    /// write to a `ByteBuffer`.
+    @inline(__always)
+    private static func overwrite(_ entry: inout ByteBuffer?, with value: ByteBuffer) -> Bool {
+        guard entry != nil, entry.unsafelyUnwrapped.readableBytes == value.readableBytes else { return false }
+        entry!.withUnsafeMutableReadableBytes { target in
+            value.withUnsafeReadableBytes { source in target.copyMemory(from: source) }
+        }
+        return true
     }
 
     /// The least recently used key and whether it is dirty.

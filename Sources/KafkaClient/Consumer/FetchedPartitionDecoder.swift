@@ -35,7 +35,7 @@ private struct PieceBuilder {
             current = []
         }
         if current.isEmpty { current.reserveCapacity(max(1, min(pieceSize, expected))) }
-        current.append(record)
+        current.append(consume record)
         count += 1
         expected -= 1
     }
@@ -136,19 +136,19 @@ enum FetchedPartitionDecoder {
         let header = batch.header
         let timestampType = header.timestampType
         let epoch: Int32? = header.partitionLeaderEpoch >= 0 ? header.partitionLeaderEpoch : nil
-        var iterator = batch.makeRecordIterator()
-        while var record = try iterator.next() {
+        try batch.consumeRecords { record in
             guard record.offset >= fetchOffset else {
                 output.expected -= 1
-                continue
+                return
             }
+            let offset = record.offset
+            let timestamp = record.timestamp
             // Move the slices out of the decoded record rather than copy them (a copy costs a
             // retain now and a release when the record goes).
-            var headers: [RecordHeader] = []
-            swap(&headers, &record.headers)
+            let contents = record.takeContents()
             output.append(ConsumerRecord(
-                topic: topic, partition: partition, offset: record.offset, timestamp: record.timestamp, timestampType: timestampType,
-                key: record.key.take(), value: record.value.take(), headers: headers, leaderEpoch: epoch))
+                topic: topic, partition: partition, offset: offset, timestamp: timestamp, timestampType: timestampType,
+                key: contents.key, value: contents.value, headers: contents.headers, leaderEpoch: epoch))
         }
     }
 }

@@ -100,6 +100,21 @@ public struct Record: Sendable {
         }
     }
 
+    /// The key, value and headers, moved out of the record, which is consumed: for a decoded
+    /// record, one slice each of key and value and no other work. Reading the properties one by
+    /// one and clearing them (to move rather than copy) would rebuild the record's storage at
+    /// each step.
+    @inlinable
+    public consuming func takeContents() -> (key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) {
+        switch self.content {
+        case let .encoded(bytes, layout):
+            return (Self.slice(bytes, Int(layout.keyIndex), Int(layout.keyLength)),
+                    Self.slice(bytes, Int(layout.valueIndex), Int(layout.valueLength)), [])
+        case let .values(key, value, headers):
+            return (key, value, headers)
+        }
+    }
+
     @inlinable @inline(__always)
     static func slice(_ bytes: ByteBuffer, _ index: Int, _ length: Int) -> ByteBuffer? {
         // Positions were checked when the record was decoded.

@@ -61,6 +61,14 @@ public struct RecordBatch: Sendable {
         try iterator.visitRemaining { record in try body(record) }
     }
 
+    /// Hands each record in order to `body`, which owns it: a consumer moves its key and value
+    /// out (``Record/takeContents()``) without copying the record first, as a borrowed record
+    /// or one bound from an optional would be.
+    public func consumeRecords(_ body: (consuming Record) throws -> Void) throws {
+        var iterator = self.makeRecordIterator()
+        try iterator.visitRemaining(body)
+    }
+
     /// All records, in order.
     public func records() throws -> [Record] {
         var result: [Record] = []

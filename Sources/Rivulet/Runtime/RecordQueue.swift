@@ -29,7 +29,7 @@ struct RecordQueue {
 
     mutating func append(_ entry: consuming Entry) {
         partitionTime = max(partitionTime, entry.timestamp)
-        entries.append(entry)
+        entries.append(consume entry)
     }
 
     /// Takes the head out, recording its offset as consumed.

@@ -144,7 +144,7 @@ public final class StreamTask {
 
     /// ``addRecords(_:from:)`` for records in another form, made raw one at a time as they are
     /// queued (the stream thread's polled records: no array of raw copies in between).
-    func addRecords<Records: Sequence>(
+    func addRecords<Records: Collection>(
         _ records: Records, from partition: TopicPartition, raw: (Records.Element) -> RawRecord
     ) throws {
         guard let source = sources[partition.topic] else {
@@ -158,24 +158,35 @@ public final class StreamTask {
             queues.append(RecordQueue(partition: partition, source: source.entry, extractor: source.extractor))
             queueIndex[partition] = index
         }
-        for element in records {
-            let record = raw(element)
-            let timestamp = source.extractor.extract(record, queues[index].partitionTime)
+        let extract = source.extractor.extract
+        let ownTimestamp = source.extractor.isRecordTimestamp
+        // By position, not by element: iterating would copy each element (a retain of each of
+        // its buffers) before `raw` copies its fields again.
+        for position in records.indices {
+            let record = raw(records[position])
+            var timestamp = ownTimestamp ? record.timestamp : extract(record, queues[index].partitionTime)
             if timestamp < 0 {
-                switch source.extractor.onInvalid {
-                case .fail:
-                    throw StreamsError.invalidTimestamp(record: record, timestamp: timestamp)
-                case .skip:
-                    context.logger.warning("skipping record with invalid timestamp", metadata: [
-                        "topic": "\(record.topic)", "partition": "\(record.partition)",
-                        "offset": "\(record.offset)", "timestamp": "\(timestamp)",
-                    ])
-                    // Kept in the queue, marked, so its offset is committed only after those before it.
-                    queues[index].append(RecordQueue.Entry(record: record, timestamp: -1))
-                    continue
-                }
+                try checkInvalid(record, timestamp: timestamp, extractor: source.extractor)
+                timestamp = -1
             }
+            // The record moves into the queue (a copy would cost a retain of each of its buffers).
             queues[index].append(RecordQueue.Entry(record: consume record, timestamp: timestamp))
+        }
+    }
+
+    /// A record whose extracted timestamp is invalid: fails the task, or (`.skip`) logs it, and
+    /// the caller queues it marked (timestamp -1), so that its offset is committed only after
+    /// those before it. Kept out of the per-record loop.
+    @inline(never)
+    private func checkInvalid(_ record: RawRecord, timestamp: Int64, extractor: TimestampExtractor) throws {
+        switch extractor.onInvalid {
+        case .fail:
+            throw StreamsError.invalidTimestamp(record: record, timestamp: timestamp)
+        case .skip:
+            context.logger.warning("skipping record with invalid timestamp", metadata: [
+                "topic": "\(record.topic)", "partition": "\(record.partition)",
+                "offset": "\(record.offset)", "timestamp": "\(timestamp)",
+            ])
         }
     }
 

@@ -10,22 +10,33 @@ public struct TimestampExtractor: Sendable {
 
     let extract: @Sendable (_ record: RawRecord, _ partitionTime: Int64) -> Int64
     let onInvalid: Invalid
+    /// Set by the built-in extractors that return the record's own timestamp: a task then reads
+    /// it without calling `extract` (a call that takes the record in memory, where the task's
+    /// per-record path would otherwise copy it).
+    let isRecordTimestamp: Bool
 
     /// A custom extractor; it sees the raw record and the largest timestamp seen so far on the
     /// record's partition (-1 before the first).
     public init(onInvalid: Invalid = .fail, _ extract: @escaping @Sendable (_ record: RawRecord, _ partitionTime: Int64) -> Int64) {
         self.extract = extract
         self.onInvalid = onInvalid
+        self.isRecordTimestamp = false
+    }
+
+    private init(recordTimestampOnInvalid onInvalid: Invalid) {
+        self.extract = { record, _ in record.timestamp }
+        self.onInvalid = onInvalid
+        self.isRecordTimestamp = true
     }
 
     /// The record's own timestamp (create time or log-append time).
     public static var recordTimestamp: TimestampExtractor {
-        TimestampExtractor { record, _ in record.timestamp }
+        TimestampExtractor(recordTimestampOnInvalid: .fail)
     }
 
     /// The record's own timestamp; records without a valid one are dropped.
     public static var recordTimestampSkippingInvalid: TimestampExtractor {
-        TimestampExtractor(onInvalid: .skip) { record, _ in record.timestamp }
+        TimestampExtractor(recordTimestampOnInvalid: .skip)
     }
 
     /// The record's own timestamp, or the partition's time when it has none.

@@ -122,8 +122,8 @@ final class NamedCache {
         self.flushHandler = flushHandler
     }
 
-    var isEmpty: Bool { state.index.isEmpty }
-    var count: Int { state.index.count }
+    var isEmpty: Bool { state.count == 0 }
+    var count: Int { state.count }
     var hasDirtyEntries: Bool { state.dirtyCount > 0 }
     var bytes: Int { state.bytes }
 
@@ -174,6 +174,8 @@ private struct NamedCacheStorage {
     private static let none = -1
 
     struct Slot {
+        /// First, so that checking a candidate of a lookup reads one cache line.
+        var digest: KeyDigest
         var key: ByteBuffer
         var value: ByteBuffer?
         var context: RecordContext
@@ -187,7 +189,16 @@ private struct NamedCacheStorage {
         var size: Int { (value?.readableBytes ?? 0) + RecordCache.entryOverhead }
     }
 
-    private(set) var index: [ByteBuffer: Int] = [:]
+    /// The index from key to slot: open addressing with linear probing over a power-of-two
+    /// table, probed by ``KeyDigest``, which costs far less per lookup than a `Dictionary`
+    /// hashing `ByteBuffer`s with SipHash. A bucket holds a slot number in its low 32 bits and
+    /// the high half of the key's hash above them (``emptyBucket`` when empty), so that a probe
+    /// looks at a slot only when the hashes agree. Deletes shift the following entries back,
+    /// so no tombstones build up.
+    private var buckets: [UInt64] = []
+    private static let emptyBucket = UInt64.max
+    private(set) var count = 0
+    private let seed = UInt64.random(in: .min ... .max)
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
     /// Least and most recently used.
@@ -204,26 +215,100 @@ private struct NamedCacheStorage {
     private var lastFound = none
 
     mutating func get(_ key: ByteBuffer) -> ByteBuffer?? {
-        guard let slot = index[key] else { return nil }
+        guard let slot = find(key, KeyDigest(key, seed: seed)) else { return nil }
         touch(slot)
         lastFound = slot
         return .some(slots[slot].value)
     }
 
-    /// The slot holding `key`, if cached.
-    private func slot(of key: ByteBuffer) -> Int? {
-        if lastFound != Self.none, slots[lastFound].key == key { return lastFound }
-        return index[key]
+    /// The slot holding `key`, if cached, and the key's digest.
+    private func slot(of key: ByteBuffer) -> (slot: Int?, digest: KeyDigest) {
+        let digest = KeyDigest(key, seed: seed)
+        if lastFound != Self.none, matches(lastFound, key, digest) { return (lastFound, digest) }
+        return (find(key, digest), digest)
+    }
+
+    @inline(__always)
+    private func matches(_ slot: Int, _ key: ByteBuffer, _ digest: KeyDigest) -> Bool {
+        slots[slot].digest == digest && (digest.isComplete || KeyDigest.equalBytes(slots[slot].key, key))
+    }
+
+    @inline(__always)
+    private static func bucketEntry(_ slot: Int, _ hash: UInt64) -> UInt64 {
+        (hash & 0xFFFF_FFFF_0000_0000) | UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: slot))
+    }
+
+    @inline(__always)
+    private static func slotOf(_ entry: UInt64) -> Int {
+        Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: entry))
+    }
+
+    /// The slot holding `key`, whose digest is `digest`, if cached.
+    private func find(_ key: ByteBuffer, _ digest: KeyDigest) -> Int? {
+        guard count > 0 else { return nil }
+        let mask = buckets.count - 1
+        let tag = digest.hash & 0xFFFF_FFFF_0000_0000
+        var bucket = Int(truncatingIfNeeded: digest.hash) & mask
+        while true {
+            let entry = buckets[bucket]
+            if entry == Self.emptyBucket { return nil }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag, matches(Self.slotOf(entry), key, digest) { return Self.slotOf(entry) }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
+    /// Adds a slot (whose key is not indexed yet) to the index, growing it past 3/4 full.
+    private mutating func insertIntoIndex(_ slot: Int) {
+        if (count + 1) * 4 > buckets.count * 3 {
+            let old = buckets
+            buckets = Array(repeating: Self.emptyBucket, count: Swift.max(16, old.count * 2))
+            for entry in old where entry != Self.emptyBucket { place(Self.slotOf(entry)) }
+        }
+        place(slot)
+        count += 1
+    }
+
+    private mutating func place(_ slot: Int) {
+        let hash = slots[slot].digest.hash
+        let mask = buckets.count - 1
+        var bucket = Int(truncatingIfNeeded: hash) & mask
+        while buckets[bucket] != Self.emptyBucket { bucket = (bucket + 1) & mask }
+        buckets[bucket] = Self.bucketEntry(slot, hash)
+    }
+
+    /// Takes an indexed slot out of the index, shifting back the entries probed past it.
+    private mutating func removeFromIndex(_ slot: Int) {
+        let mask = buckets.count - 1
+        let entry = Self.bucketEntry(slot, slots[slot].digest.hash)
+        var hole = Int(truncatingIfNeeded: slots[slot].digest.hash) & mask
+        while buckets[hole] != entry { hole = (hole + 1) & mask }
+        var next = (hole + 1) & mask
+        while buckets[next] != Self.emptyBucket {
+            let moving = buckets[next]
+            let home = Int(truncatingIfNeeded: slots[Self.slotOf(moving)].digest.hash) & mask
+            // `moving` may fill the hole unless its home lies after the hole (cyclically).
+            if (next &- home) & mask >= (next &- hole) & mask {
+                buckets[hole] = moving
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        buckets[hole] = Self.emptyBucket
+        count -= 1
     }
 
     mutating func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
-        if let slot = slot(of: key) {
+        let (found, digest) = slot(of: key)
+        if let slot = found {
             var delta = -slots[slot].size
             if slots[slot].isDirty {
                 unlinkDirty(slot)
                 dirtyCount -= 1
             }
-            if let value, let current = slots[slot].value?.capacity,
+            if let value, Self.overwrite(&slots[slot].value, with: value) {
+                // Same length (an aggregate's next value, usually): the bytes copied over the
+                // entry's own, in one pass, no allocation while nothing else holds the entry's buffer.
+            } else if let value, let current = slots[slot].value?.capacity,
                value.readableBytes <= current, current <= value.readableBytes &+ 64 {
                 // The new bytes into the entry's own buffer when they fit it (and it is not
                 // much larger, as `compacted()` keeps entries): no allocation when nothing else
@@ -246,7 +331,7 @@ private struct NamedCacheStorage {
         let value = value?.compacted()
         let key = key.compacted()
         let fresh = Slot(
-            key: key, value: value, context: context, isDirty: true,
+            digest: digest, key: key, value: value, context: context, isDirty: true,
             older: Self.none, newer: Self.none, dirtyPrevious: Self.none, dirtyNext: Self.none
         )
         let slot: Int
@@ -257,13 +342,25 @@ private struct NamedCacheStorage {
             slot = slots.count
             slots.append(fresh)
         }
-        index[key] = slot
+        insertIntoIndex(slot)
         appendRecent(slot)
         appendDirty(slot)
         dirtyCount += 1
         let delta = fresh.size + key.readableBytes
         bytes += delta
         return delta
+    }
+
+    /// Copies `value` over `entry` when both hold as many bytes; `false` (nothing done) otherwise.
+    /// A buffer shared with someone else (a flushed entry still held) is copied first, as for any
+    /// write to a `ByteBuffer`.
+    @inline(__always)
+    private static func overwrite(_ entry: inout ByteBuffer?, with value: ByteBuffer) -> Bool {
+        guard entry != nil, entry.unsafelyUnwrapped.readableBytes == value.readableBytes else { return false }
+        entry!.withUnsafeMutableReadableBytes { target in
+            value.withUnsafeReadableBytes { source in target.copyMemory(from: source) }
+        }
+        return true
     }
 
     /// The least recently used key and whether it is dirty.
@@ -274,7 +371,8 @@ private struct NamedCacheStorage {
 
     /// Drops `key` if cached; returns the change in bytes.
     mutating func remove(_ key: ByteBuffer) -> Int {
-        guard let slot = index.removeValue(forKey: key) else { return 0 }
+        guard let slot = find(key, KeyDigest(key, seed: seed)) else { return 0 }
+        removeFromIndex(slot)
         return -release(slot)
     }
 
@@ -293,7 +391,7 @@ private struct NamedCacheStorage {
             slots[slot].dirtyNext = Self.none
             if slots[slot].value == nil {
                 // A delete that reached the store below has nothing left to cache.
-                index.removeValue(forKey: slots[slot].key)
+                removeFromIndex(slot)
                 delta -= release(slot)
             }
             slot = next
@@ -306,7 +404,9 @@ private struct NamedCacheStorage {
 
     func range(from: ByteBuffer?, to: ByteBuffer?) -> [(key: ByteBuffer, value: ByteBuffer?)] {
         var result: [(key: ByteBuffer, value: ByteBuffer?)] = []
-        for (key, slot) in index {
+        for entry in buckets where entry != Self.emptyBucket {
+            let slot = Self.slotOf(entry)
+            let key = slots[slot].key
             if let from, ByteOrder.compare(key, from) < 0 { continue }
             if let to, ByteOrder.compare(key, to) > 0 { continue }
             result.append((key, slots[slot].value))

@@ -34,7 +34,7 @@ final class FIFOBuffer<Element> {
 
     func append(_ element: consuming Element) {
         if count == capacity { grow() }
-        (storage + ((head + count) & (capacity - 1))).initialize(to: element)
+        (storage + ((head + count) & (capacity - 1))).initialize(to: consume element)
         count += 1
     }
 

@@ -36,9 +36,12 @@ package struct SerializedRecords: Sendable {
     /// The index of the topic looked up last: records mostly come in runs of one topic.
     private var lastTopic: Int32 = -1
 
-    /// - Parameter byteCapacity: the bytes reserved for keys and values up front.
-    package init(byteCapacity: Int = 1024) {
+    /// - Parameters:
+    ///   - byteCapacity: the bytes reserved for keys and values up front.
+    ///   - recordCapacity: the records reserved for up front.
+    package init(byteCapacity: Int = 1024, recordCapacity: Int = 0) {
         bytes = ByteBufferAllocator().buffer(capacity: byteCapacity)
+        entries.reserveCapacity(recordCapacity)
     }
 
     package var isEmpty: Bool { entries.isEmpty }

@@ -26,8 +26,10 @@ final class KafkaRecordCollector: RecordCollector {
     private var handovers: [Task<Void, any Error>] = []
     /// The first failure of a hand-over, surfaced by the next drain without waiting for it.
     private let handoverFailure = FirstFailure()
-    /// Bytes the next drain's buffer starts with: the last drain's, so that it rarely grows.
+    /// Bytes and records the next drain's buffers start with: the largest drain's so far, so
+    /// that they rarely grow (each growth copies them).
     private var byteCapacity = 4096
+    private var recordCapacity = 64
 
     /// Hand-overs under way at most; a drain beyond waits for the oldest. Deep enough that the
     /// stream thread does not wait for the producer's turn at the CPU, bounded so that a slow
@@ -39,7 +41,9 @@ final class KafkaRecordCollector: RecordCollector {
         self.changelogTopics = changelogTopics
     }
 
-    var pendingCount: Int { pending.count }
+    /// `pending.count`, kept apart: the stream thread reads it after every record, and reading
+    /// it through `pending` copies the whole value out of this object first.
+    @exclusivity(unchecked) private(set) var pendingCount = 0
 
     /// The collector task `id` writes through: the same records, remembered as the task's.
     func forTask(_ id: TaskId) -> any RecordCollector {
@@ -48,7 +52,7 @@ final class KafkaRecordCollector: RecordCollector {
 
     /// Notes that the records appended from now on are task `id`'s.
     fileprivate func beginRecords(of id: TaskId) {
-        if owners.last?.task != id { owners.append((id, pending.count)) }
+        if owners.last?.task != id { owners.append((id, pendingCount)) }
     }
 
     func send(
@@ -56,6 +60,7 @@ final class KafkaRecordCollector: RecordCollector {
         key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]
     ) throws {
         pending.append(topic: topic, partition: partition, timestamp: timestamp, key: key, value: value, headers: headers)
+        pendingCount += 1
     }
 
     func send(
@@ -63,6 +68,7 @@ final class KafkaRecordCollector: RecordCollector {
         serialize: (inout ByteBuffer) throws -> (keyLength: Int?, valueLength: Int?)
     ) throws {
         try pending.append(topic: topic, partition: partition, timestamp: timestamp, headers: headers, serialize: serialize)
+        pendingCount += 1
     }
 
     func partitionCount(of topic: String) -> Int32? {
@@ -78,13 +84,15 @@ final class KafkaRecordCollector: RecordCollector {
     /// under way; throws the failure of an earlier hand-over.
     func drain(isolation: isolated (any Actor)? = #isolation) async throws {
         if let failure = handoverFailure.error { throw failure }
-        guard !pending.isEmpty else { return }
+        guard pendingCount > 0 else { return }
         if handovers.count >= Self.maxHandovers {
             try await handovers.removeFirst().value
         }
         let records = pending
         byteCapacity = max(byteCapacity, records.bytes.writerIndex)
-        pending = SerializedRecords(byteCapacity: byteCapacity)
+        recordCapacity = max(recordCapacity, records.count)
+        pending = SerializedRecords(byteCapacity: byteCapacity, recordCapacity: recordCapacity)
+        pendingCount = 0
         owners.removeAll(keepingCapacity: true)
         let producer = self.producer
         let previous = handovers.last
@@ -112,7 +120,7 @@ final class KafkaRecordCollector: RecordCollector {
     /// Drops the gathered records of `tasks` (closed without a commit: their input is processed
     /// again); other tasks' records stay, in order.
     func discardPending(of tasks: Set<TaskId>) {
-        guard !pending.isEmpty, owners.contains(where: { tasks.contains($0.task) }) else { return }
+        guard pendingCount > 0, owners.contains(where: { tasks.contains($0.task) }) else { return }
         let entries = pending.entries
         var kept: [SerializedRecords.Entry] = []
         var keptOwners: [(task: TaskId, start: Int)] = []
@@ -124,6 +132,7 @@ final class KafkaRecordCollector: RecordCollector {
             kept += entries[owner.start..<end]
         }
         pending.entries = kept
+        pendingCount = kept.count
         owners = keptOwners
     }
 

@@ -27,9 +27,12 @@ final class KafkaRecordCollector: RecordCollector {
     /// The first failure of a hand-over, surfaced by the next drain without waiting for it.
     private let handoverFailure = FirstFailure()
     /// Bytes and records the next drain's buffers start with: the largest drain's so far, so
-    /// that they rarely grow (each growth copies them).
+    /// that they rarely grow (each growth copies them), up to a bound, so that one outsized
+    /// drain (a commit's cache flush, large records) does not make every later one reserve as much.
     private var byteCapacity = 4096
     private var recordCapacity = 64
+    static let maxReservedBytes = 1 << 20
+    static let maxReservedRecords = 16_384
 
     /// Hand-overs under way at most; a drain beyond waits for the oldest. Deep enough that the
     /// stream thread does not wait for the producer's turn at the CPU, bounded so that a slow
@@ -89,8 +92,8 @@ final class KafkaRecordCollector: RecordCollector {
             try await handovers.removeFirst().value
         }
         let records = pending
-        byteCapacity = max(byteCapacity, records.bytes.writerIndex)
-        recordCapacity = max(recordCapacity, records.count)
+        byteCapacity = min(max(byteCapacity, records.bytes.writerIndex), Self.maxReservedBytes)
+        recordCapacity = min(max(recordCapacity, records.count), Self.maxReservedRecords)
         pending = SerializedRecords(byteCapacity: byteCapacity, recordCapacity: recordCapacity)
         pendingCount = 0
         owners.removeAll(keepingCapacity: true)

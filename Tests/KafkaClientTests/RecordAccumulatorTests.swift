@@ -248,4 +248,90 @@ import Testing
         let unknown = accumulator.append(ProducerRecord(topic: "other", value: ByteBuffer()), timestamp: 0, size: 30, continuation: nil, reserved: false)
         guard case .needsMetadata = unknown else { Issue.record("unknown topic accepted"); return }
     }
+
+    /// Keyed, keyless, explicitly placed and header-carrying records, then one to a topic the
+    /// producer does not know yet (keyless ones are placed: a sticky choice is random).
+    private func mixedRecords() -> [ProducerRecord] {
+        (0..<40).map { index in
+            ProducerRecord(
+                topic: index == 30 ? "unknown" : "t", partition: index % 7 == 0 ? Int32(index % 3) : nil,
+                key: index % 14 == 0 ? nil : ByteBuffer(string: "key-\(index % 9)"),
+                value: index % 11 == 0 ? nil : ByteBuffer(repeating: UInt8(index), count: index * 3),
+                headers: index % 4 == 0 ? [RecordHeader(key: "h", value: ByteBuffer(string: "\(index)"))] : [],
+                timestamp: 1_700_000_000_000 + Int64(index))
+        }
+    }
+
+    /// Every queued batch per partition, built.
+    private func builtBatches(_ accumulator: RecordAccumulator) throws -> [Int32: [ByteBuffer]] {
+        let plan = accumulator.drain(now: later, readyNodes: [0])
+        var built: [Int32: [ByteBuffer]] = [:]
+        for batch in plan.requests.flatMap(\.batches) {
+            built[batch.topicPartition.partition, default: []].append(try batch.builder.build())
+        }
+        return built
+    }
+
+    @Test func aRunOfRecordsIsBatchedAsTheSameRecordsOneByOne() throws {
+        let configure: (inout ProducerConfiguration) -> Void = { $0.partitioner = .murmur2; $0.batchSize = 300; $0.enableIdempotence = false; $0.acks = .leader }
+        let records = mixedRecords()
+        let single = try makeAccumulator(partitions: 3, configure)
+        for record in records[..<30] {
+            let size = RecordSize.encoded(key: record.key, value: record.value, headers: record.headers)
+            guard case .appended = single.append(record, timestamp: record.timestamp!, size: size, continuation: nil, reserved: false) else {
+                Issue.record("record refused")
+                return
+            }
+        }
+        let run = try makeAccumulator(partitions: 3, configure)
+        var serialized = SerializedRecords(byteCapacity: 16)
+        for record in records { serialized.append(record) }
+        // Appended in slices, as the producer does; the run stops at the first record to a topic without metadata.
+        var next = 0
+        while true {
+            let progress = run.append(serialized, from: next, limit: 7, reservedFirst: false, maxRecordSize: 1_000_000)
+            next = progress.next
+            if let blocker = progress.blocker {
+                guard case .needsMetadata = blocker else { Issue.record("blocked by \(blocker)"); return }
+                break
+            }
+        }
+        #expect(next == 30)
+        #expect(serialized.record(at: 12).key == records[12].key && serialized.record(at: 12).headers == records[12].headers)
+        #expect(run.snapshot.memoryUsed == single.snapshot.memoryUsed)
+        let expected = try builtBatches(single)
+        #expect(expected.count == 3)
+        #expect(try builtBatches(run) == expected)
+    }
+
+    @Test func aRunStopsAtARecordThatCannotBeAppendedAndGivesBackItsRoom() throws {
+        let accumulator = try makeAccumulator(partitions: 2) { $0.bufferMemory = 1000; $0.enableIdempotence = false; $0.acks = .leader }
+        var serialized = SerializedRecords()
+        for partition: Int32 in [0, 1, 5, 0] {
+            serialized.append(ProducerRecord(topic: "t", partition: partition, value: ByteBuffer(repeating: 0x61, count: 100), timestamp: 1))
+        }
+        let refused = accumulator.append(serialized, from: 0, limit: 100, reservedFirst: false, maxRecordSize: 1_000_000)
+        #expect(refused.next == 2)
+        guard case .failed(.unknownPartition(topic: "t", partition: 5, partitionCount: 2))? = refused.blocker else {
+            Issue.record("expected unknownPartition, got \(String(describing: refused.blocker))")
+            return
+        }
+        let used = accumulator.snapshot.memoryUsed
+        // Room granted for the record it stopped at is given back when it is refused again.
+        let again = accumulator.append(serialized, from: 2, limit: 100, reservedFirst: true, maxRecordSize: 1_000_000)
+        #expect(again.next == 2)
+        #expect(accumulator.snapshot.memoryUsed == used - RecordSize.encoded(keyLength: -1, valueLength: 100, headers: []))
+        let tooLarge = accumulator.append(serialized, from: 3, limit: 100, reservedFirst: false, maxRecordSize: 100)
+        guard case .failed(.recordTooLarge)? = tooLarge.blocker, tooLarge.next == 3 else {
+            Issue.record("expected recordTooLarge at 3, got \(String(describing: tooLarge.blocker))")
+            return
+        }
+        let full = accumulator.append(serialized, from: 3, limit: 100, reservedFirst: false, maxRecordSize: 1_000_000)
+        #expect(full.next == 4 && full.blocker == nil)
+        var more = SerializedRecords()
+        for _ in 0..<10 { more.append(ProducerRecord(topic: "t", partition: 0, value: ByteBuffer(repeating: 0x62, count: 100), timestamp: 1)) }
+        let bounded = accumulator.append(more, from: 0, limit: 100, reservedFirst: false, maxRecordSize: 1_000_000)
+        guard case .needsMemory? = bounded.blocker else { Issue.record("appended past the buffer bound"); return }
+        #expect(bounded.next > 0 && accumulator.snapshot.memoryUsed <= 1000)
+    }
 }

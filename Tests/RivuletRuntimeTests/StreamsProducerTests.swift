@@ -91,6 +91,35 @@ import Testing
         await producer.close()
     }
 
+    /// Drains hand records over without waiting for the drains before them: a record the
+    /// producer refuses still stops everything after it, in its drain and in later ones, and
+    /// the failure comes back from a later drain or the commit's acknowledge.
+    @Test func aRecordThatCannotBeSentStopsEveryLaterRecordAndFailsTheCommit() async throws {
+        let kafka = try await StreamsTestCluster.start()
+        defer { Task { await kafka.stop() } }
+        try await kafka.createTopic("out", partitions: 1)
+        let producer = try await makeProducer(kafka)
+        let collector = KafkaRecordCollector(producer: producer, changelogTopics: [])
+        func send(_ value: String, partition: Int32 = 0) throws {
+            try collector.send(topic: "out", partition: partition, timestamp: 1, key: nil, value: ByteBuffer(string: value), headers: [])
+        }
+        try send("before")
+        try send("refused", partition: 5)
+        try send("after, same drain")
+        try await collector.drain()
+        var failures = 0
+        for round in 0..<(KafkaRecordCollector.maxHandovers + 2) {
+            try send("after, drain \(round)")
+            do { try await collector.drain() } catch { failures += 1 }
+        }
+        await #expect(throws: StreamsError.self) { try await collector.acknowledge() }
+        #expect(failures > 0, "the failure was not surfaced by a later drain")
+        try await producer.flush()
+        let written = try await kafka.readAll("out").map { String(buffer: $0.value!) }
+        #expect(written == ["before"])
+        await producer.close()
+    }
+
     /// The runtime end to end: an output the broker refuses stops the application, and the
     /// input offsets of the records behind it are never committed.
     @Test func anApplicationWhoseOutputIsRefusedStopsWithoutCommittingItsInput() async throws {

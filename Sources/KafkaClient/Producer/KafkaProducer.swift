@@ -155,6 +155,53 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Why a record of ``sendAndForget(_:)-(SerializedRecords)`` was not sent: the records
+    /// before `index` were added to their batches, none from it on.
+    package struct RunFailure: Error {
+        package let index: Int
+        package let error: KafkaProducerError
+    }
+
+    /// `sendAndForget` for many records, in order: each is added to its batch as
+    /// `sendAndForget(_:)` adds one, with the same waits and errors, taking the accumulator's
+    /// lock once per slice of the run instead of once per record.
+    package func sendAndForget(_ records: SerializedRecords) async throws(RunFailure) {
+        if hasInterceptors {
+            // Interceptors see, and may replace, every record as a `ProducerRecord`.
+            for index in records.entries.indices {
+                do throws(KafkaProducerError) {
+                    try await sendAndForget(records.record(at: index))
+                } catch {
+                    throw RunFailure(index: index, error: error)
+                }
+            }
+            return
+        }
+        var index = 0
+        var reserved = false
+        while index < records.count {
+            do throws(KafkaProducerError) {
+                try transactions?.checkSend()
+                // Slices keep the sender from waiting long for the lock behind a large run.
+                let progress = accumulator.append(records, from: index, limit: Self.runSlice, reservedFirst: reserved,
+                                                  maxRecordSize: configuration.maxRequestSize)
+                if progress.wakeSender { sender.wake() }
+                index = progress.next
+                reserved = false
+                if let blocker = progress.blocker {
+                    let record = records.record(at: index)
+                    let size = RecordSize.encoded(key: record.key, value: record.value, headers: record.headers)
+                    reserved = try await resolve(blocker, for: record, size: size)
+                }
+            } catch {
+                throw RunFailure(index: index, error: error)
+            }
+        }
+    }
+
+    /// Records appended per lock taken by ``sendAndForget(_:)-(SerializedRecords)``.
+    private static let runSlice = 256
+
     /// Waits until every record sent before the call is acknowledged or has failed; batches
     /// that are still lingering are sent at once.
     public func flush() async throws(KafkaProducerError) {

@@ -24,7 +24,8 @@ final class PartitionQueue {
     /// The leader's node id from metadata, or -1.
     var leader: Int32 = -1
     /// Waiting to be sent, oldest (lowest serial) first; the last one may still take records.
-    private(set) var queued: [ProducerBatch] = []
+    /// Read for every record appended, under the accumulator's lock: no run-time exclusivity check.
+    @exclusivity(unchecked) private(set) var queued: [ProducerBatch] = []
     /// Sent and not yet answered, in send order.
     private(set) var inFlight: [ProducerBatch] = []
     /// The sequence the next batch sent for the first time gets.

@@ -28,14 +28,16 @@ final class ProducerBatch: @unchecked Sendable {
     /// Creation order across the producer; `flush()` waits for every batch up to a serial.
     let serial: UInt64
     let createdAt: NIODeadline
-    var builder: RecordBatchBuilder
+    // The fields a record's append touches are accessed under the accumulator's lock only (see
+    // above): the run-time exclusivity check a class's stored `var` costs per access is spared.
+    @exclusivity(unchecked) var builder: RecordBatchBuilder
     /// Records whose callers wait in `send`, by offset delta; records sent with `sendAndForget`
     /// leave nothing here (their outcomes are reported from the batch itself).
-    var pending: [PendingRecord] = []
+    @exclusivity(unchecked) var pending: [PendingRecord] = []
     /// Bytes of `bufferMemory` this batch holds until it completes.
-    var reservedBytes = 0
+    @exclusivity(unchecked) var reservedBytes = 0
     /// Closed batches take no more records: full, or taken by the sender.
-    var isClosed = false
+    @exclusivity(unchecked) var isClosed = false
 
     // Delivery state.
 

@@ -177,21 +177,7 @@ final class RecordAccumulator: Sendable {
             if !reserved {
                 guard state.memory.tryReserve(size) else { return .needsMemory(bytes: size) }
             }
-
-            let queue = topic.queues[Int(partition)]
-            var wake = false
-            var batch: ProducerBatch
-            if let open = queue.openBatch, open.builder.isEmpty || open.estimatedSize + size <= settings.batchLimit {
-                batch = open
-            } else {
-                if let full = queue.openBatch { close(full, topic: topic) }
-                state.nextSerial += 1
-                batch = ProducerBatch(
-                    topicPartition: queue.topicPartition, serial: state.nextSerial, createdAt: .now(),
-                    compression: settings.compression, capacity: max(settings.batchLimit, size + RecordSize.batchOverhead))
-                queue.appendNewBatch(batch)
-                wake = true
-            }
+            let (batch, started) = batchTaking(size, in: topic.queues[Int(partition)], of: topic, state: &state)
             do {
                 try batch.builder.append(timestamp: timestamp, key: record.key, value: record.value, headers: record.headers)
             } catch {
@@ -202,10 +188,7 @@ final class RecordAccumulator: Sendable {
             if let continuation {
                 batch.pending.append(PendingRecord(offsetDelta: batch.recordCount - 1, timestamp: timestamp, continuation: continuation))
             }
-            if batch.estimatedSize >= settings.batchLimit {
-                close(batch, topic: topic)
-                wake = true
-            }
+            let wake = closeIfFull(batch, topic: topic) || started
             return .appended(partition: partition, wakeSender: wake)
         }
     }
@@ -218,6 +201,117 @@ final class RecordAccumulator: Sendable {
             topic?.batchClosed(partition: batch.topicPartition.partition)
         } else {
             settings.partitioner.batchSent?(batch.topicPartition.topic, batch.topicPartition.partition)
+        }
+    }
+
+    /// The open batch of `queue` if `size` more bytes fit, else a new one (closing the full one);
+    /// `started` when a new batch was begun (the sender is woken to linger it).
+    private func batchTaking(_ size: Int, in queue: PartitionQueue, of topic: ProducerTopic, state: inout State) -> (batch: ProducerBatch, started: Bool) {
+        if let open = queue.openBatch, open.builder.isEmpty || open.estimatedSize + size <= settings.batchLimit {
+            return (open, false)
+        }
+        if let full = queue.openBatch { close(full, topic: topic) }
+        state.nextSerial += 1
+        let batch = ProducerBatch(
+            topicPartition: queue.topicPartition, serial: state.nextSerial, createdAt: .now(),
+            compression: settings.compression, capacity: max(settings.batchLimit, size + RecordSize.batchOverhead))
+        queue.appendNewBatch(batch)
+        return (batch, true)
+    }
+
+    /// Closes `batch` once it reached the batch size; returns whether it did (the sender is woken).
+    private func closeIfFull(_ batch: ProducerBatch, topic: ProducerTopic) -> Bool {
+        guard batch.estimatedSize >= settings.batchLimit else { return false }
+        close(batch, topic: topic)
+        return true
+    }
+
+    /// How far appending a run of records got: `next` is the first record not appended, held
+    /// up by `blocker` (nil when the run's slice was done).
+    struct RunProgress {
+        var next: Int
+        var blocker: AppendResult?
+        var wakeSender: Bool
+    }
+
+    /// Appends `records[start...]` in order, at most `limit` of them, as `append` would one by
+    /// one, under one lock: the topic is looked up once per run of records to it, and keys are
+    /// hashed and copied straight from the records' shared buffer. Stops at the first record that
+    /// cannot be appended yet (or at all), returned as `blocker`.
+    /// - Parameter reservedFirst: the first record's bytes were already granted by `requestMemory`.
+    func append(_ records: SerializedRecords, from start: Int, limit: Int, reservedFirst: Bool, maxRecordSize: Int) -> RunProgress {
+        records.bytes.withUnsafeReadableBytes { bytes in
+            state.withLock { state -> RunProgress in
+                var progress = RunProgress(next: start, blocker: nil, wakeSender: false)
+                let end = min(records.entries.count, start &+ limit)
+                var reserved = reservedFirst
+                var topicIndex: Int32 = -1
+                var topic: ProducerTopic?
+                while progress.next < end {
+                    let entry = records.entries[progress.next]
+                    let size = RecordSize.encoded(keyLength: entry.keyLength, valueLength: entry.valueLength, headers: records.headers(of: entry))
+                    func block(_ blocker: AppendResult) -> RunProgress {
+                        if reserved { state.memory.release(size) }
+                        progress.blocker = blocker
+                        return progress
+                    }
+                    if size + RecordSize.batchOverhead > maxRecordSize {
+                        return block(.failed(.recordTooLarge(size: size + RecordSize.batchOverhead, limit: maxRecordSize)))
+                    }
+                    if size > state.memory.limit {
+                        return block(.failed(.recordTooLarge(size: size, limit: state.memory.limit)))
+                    }
+                    guard !state.closed else { return block(.failed(.closed)) }
+                    if entry.topic != topicIndex {
+                        topicIndex = entry.topic
+                        topic = state.topics[records.topics[Int(topicIndex)]]
+                    }
+                    guard let topic, topic.partitionCount > 0 else {
+                        topicIndex = -1
+                        return block(.needsMetadata)
+                    }
+                    let key = entry.keyLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.start..<(entry.start + entry.keyLength)])
+                    let partition: Int32
+                    if let explicit = entry.partition {
+                        partition = explicit
+                    } else {
+                        switch settings.partitioner.builtin {
+                        case .murmur2?:
+                            if let key {
+                                partition = Int32(Murmur2.hash(key) & 0x7fff_ffff) % topic.partitionCount
+                            } else {
+                                partition = topic.stickyChoice()
+                            }
+                        case .sticky?:
+                            partition = topic.stickyChoice()
+                        case nil:
+                            partition = settings.partitioner.partition(Partitioner.Input(
+                                topic: topic.name, key: entry.keyLength < 0 ? nil : records.bytes.getSlice(at: entry.start, length: entry.keyLength),
+                                partitionCount: topic.partitionCount, availablePartitions: topic.availablePartitions))
+                        }
+                    }
+                    guard partition >= 0, partition < topic.partitionCount else {
+                        return block(.failed(.unknownPartition(topic: topic.name, partition: partition, partitionCount: topic.partitionCount)))
+                    }
+                    if !reserved {
+                        guard state.memory.tryReserve(size) else { return block(.needsMemory(bytes: size)) }
+                    }
+                    let (batch, started) = batchTaking(size, in: topic.queues[Int(partition)], of: topic, state: &state)
+                    let value = entry.valueLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.valueStart..<(entry.valueStart + entry.valueLength)])
+                    do {
+                        try batch.builder.append(timestamp: entry.timestamp, keyBytes: key, valueBytes: value, headers: records.headers(of: entry))
+                    } catch {
+                        state.memory.release(size)
+                        progress.blocker = .failed(.recordTooLarge(size: size, limit: Int(Int32.max)))
+                        return progress
+                    }
+                    batch.reservedBytes += size
+                    if closeIfFull(batch, topic: topic) || started { progress.wakeSender = true }
+                    reserved = false
+                    progress.next &+= 1
+                }
+                return progress
+            }
         }
     }
 

@@ -10,8 +10,11 @@ enum RecordSize {
     /// The record's encoded size, exact except for the timestamp delta, counted at its largest
     /// (the delta depends on the batch's first record).
     static func encoded(key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) -> Int {
-        let keyLength = key?.readableBytes ?? -1
-        let valueLength = value?.readableBytes ?? -1
+        encoded(keyLength: key?.readableBytes ?? -1, valueLength: value?.readableBytes ?? -1, headers: headers)
+    }
+
+    /// The same from the key's and value's lengths (-1 for null).
+    static func encoded(keyLength: Int, valueLength: Int, headers: [RecordHeader]) -> Int {
         // length varint (5) + attributes (1) + timestamp delta (10) + offset delta (5)
         var size = 5 + 1 + 10 + 5
             + ByteBuffer.varlongSize(Int64(keyLength)) + max(keyLength, 0)

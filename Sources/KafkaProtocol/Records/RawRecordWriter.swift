@@ -30,3 +30,24 @@ func writeRawBytes(_ raw: UnsafeMutableRawBufferPointer, _ position: inout Int, 
     }
     position += bytes.readableBytes
 }
+
+/// Writes a nullable byte field from raw memory: varint length (-1 for null), then the bytes.
+@inline(__always)
+func writeRawBytes(_ raw: UnsafeMutableRawBufferPointer, _ position: inout Int, _ bytes: UnsafeRawBufferPointer?) {
+    guard let bytes else {
+        writeRawVarlong(raw, &position, -1)
+        return
+    }
+    writeRawVarlong(raw, &position, Int64(bytes.count))
+    if let base = bytes.baseAddress, bytes.count > 0 {
+        (raw.baseAddress! + position).copyMemory(from: base, byteCount: bytes.count)
+    }
+    position += bytes.count
+}
+
+/// Runs `body` with the readable bytes of `buffer`, or with `nil` when there is no buffer.
+@inline(__always)
+func withOptionalReadableBytes<Result>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) throws -> Result) rethrows -> Result {
+    guard let buffer else { return try body(nil) }
+    return try buffer.withUnsafeReadableBytes { try body($0) }
+}

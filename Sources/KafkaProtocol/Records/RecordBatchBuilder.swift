@@ -76,13 +76,30 @@ public struct RecordBatchBuilder: Sendable {
     /// Appends a record with an explicit offset delta, which must exceed the previous one
     /// (gaps are allowed: compacted batches have them).
     public mutating func append(offsetDelta: Int32, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []) throws {
+        try withOptionalReadableBytes(key) { key in
+            try withOptionalReadableBytes(value) { value in
+                try self.appendRaw(offsetDelta: offsetDelta, timestamp: timestamp, key: key, value: value, headers: headers)
+            }
+        }
+    }
+
+    /// Appends a record with the next offset delta, its key and value given as raw bytes
+    /// (`nil` for null): for producers that keep many records' bytes in one buffer, so that no
+    /// `ByteBuffer` per key or value is made to append them.
+    public mutating func append(timestamp: Int64, keyBytes: UnsafeRawBufferPointer?, valueBytes: UnsafeRawBufferPointer?,
+                                headers: [RecordHeader] = []) throws {
+        try self.appendRaw(offsetDelta: self.lastOffsetDelta &+ 1, timestamp: timestamp, key: keyBytes, value: valueBytes, headers: headers)
+    }
+
+    private mutating func appendRaw(offsetDelta: Int32, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                                    headers: [RecordHeader]) throws {
         guard offsetDelta > self.lastOffsetDelta, self.recordCount < Int32.max else {
             throw KafkaProtocolError.invalidRecord("offset delta \(offsetDelta) does not follow \(self.lastOffsetDelta)")
         }
         let base = self.baseTimestamp ?? timestamp
         let timestampDelta = timestamp &- base
-        let keyLength = key?.readableBytes ?? -1
-        let valueLength = value?.readableBytes ?? -1
+        let keyLength = key?.count ?? -1
+        let valueLength = value?.count ?? -1
         var size = 1 + ByteBuffer.varlongSize(timestampDelta) + ByteBuffer.varlongSize(Int64(offsetDelta))
             + ByteBuffer.varlongSize(Int64(keyLength)) + Swift.max(keyLength, 0)
             + ByteBuffer.varlongSize(Int64(valueLength)) + Swift.max(valueLength, 0)

@@ -61,18 +61,23 @@ final class StreamsProducer: Sendable {
 
     /// Waits until everything sent is acknowledged; throws if any record was not delivered.
     /// Hands records to the producer in order (it waits only while the producer's buffer is
-    /// full), stopping at the first that fails to be sent. One call for many
-    /// records: this class's async methods run off the calling stream thread's actor, so a call
-    /// per record would hop executors twice per record.
-    func send(contentsOf records: [ProducerRecord]) async throws {
-        for record in records {
-            do {
-                try await producer.sendAndForget(record)
-            } catch {
-                throw StreamsError.send(topic: record.topic, underlying: error)
-            }
+    /// full), stopping at the first that fails to be sent. One call for many records: this
+    /// class's async methods run off the calling stream thread's actor, so a call per record
+    /// would hop executors twice per record.
+    func send(_ records: SerializedRecords) async throws {
+        do {
+            try await producer.sendAndForget(records)
+        } catch {
+            throw StreamsError.send(topic: records.topic(at: error.index), underlying: error.error)
         }
         try checkDeliveries()
+    }
+
+    /// ``send(_:)`` for records given one by one.
+    func send(contentsOf records: [ProducerRecord]) async throws {
+        var serialized = SerializedRecords()
+        for record in records { serialized.append(record) }
+        try await send(serialized)
     }
 
     func flush() async throws {

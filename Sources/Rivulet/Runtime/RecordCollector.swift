@@ -10,6 +10,15 @@ public protocol RecordCollector: AnyObject {
         topic: String, partition: Int32?, timestamp: Int64,
         key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]
     ) throws
+    /// Sends a record whose key and value `serialize` writes at the writer index of a buffer the
+    /// collector lends, key first, returning their lengths (`nil` for null): a collector that
+    /// keeps many records' bytes in one buffer spares a buffer per record. When `serialize`
+    /// throws, nothing is sent. By default the bytes go into a buffer of their own, handed to
+    /// ``send(topic:partition:timestamp:key:value:headers:)``.
+    func send(
+        topic: String, partition: Int32?, timestamp: Int64, headers: [RecordHeader],
+        serialize: (inout ByteBuffer) throws -> (keyLength: Int?, valueLength: Int?)
+    ) throws
     /// How many partitions a topic has, for custom partitioners; `nil` when unknown.
     func partitionCount(of topic: String) -> Int32?
     /// Called by a task's `prepareCommit`. A collector that delivers synchronously waits here until
@@ -18,6 +27,19 @@ public protocol RecordCollector: AnyObject {
     func flush() throws
     /// The offset of the last record acknowledged per partition (changelog checkpoints use it).
     var offsets: [TopicPartition: Int64] { get }
+}
+
+extension RecordCollector {
+    public func send(
+        topic: String, partition: Int32?, timestamp: Int64, headers: [RecordHeader],
+        serialize: (inout ByteBuffer) throws -> (keyLength: Int?, valueLength: Int?)
+    ) throws {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        let (keyLength, valueLength) = try serialize(&buffer)
+        let key = keyLength.flatMap { buffer.getSlice(at: 0, length: $0) }
+        let value = valueLength.flatMap { buffer.getSlice(at: max(keyLength ?? 0, 0), length: $0) }
+        try send(topic: topic, partition: partition, timestamp: timestamp, key: key, value: value, headers: headers)
+    }
 }
 
 /// Chooses the partition of a record a sink writes (Kafka's `StreamPartitioner`).

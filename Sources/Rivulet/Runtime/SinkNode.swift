@@ -29,38 +29,30 @@ final class SinkNode<Key, Value>: RuntimeNode {
         throw StreamsError.invalidTopology("sink \(name) cannot have children")
     }
 
-    /// Bytes a record's buffer starts with; larger records grow it.
-    @inlinable
-    static var startingCapacity: Int { 64 }
-
     @usableFromInline func initialize() throws {}
     @usableFromInline func close() throws {}
 
-    /// Key and value are written one after the other into one new buffer and handed on as two
-    /// slices of it: one allocation per record instead of two, made at a size that fits small
-    /// records (a buffer that starts empty is copied on its first write, which also checks
-    /// exclusive access). The producer copies the bytes into its batch.
+    /// Key and value are written one after the other into the collector's buffer (the Kafka
+    /// runtime's collector keeps every record of a hand-over in one buffer): no buffer of its
+    /// own per record. The partitioner sees the record before it is serialized.
     @inlinable
     func receive(_ record: StreamRecord<Key, Value>) throws {
-        let key: ByteBuffer?
-        let value: ByteBuffer?
-        do {
-            var buffer = ByteBufferAllocator().buffer(capacity: Self.startingCapacity)
-            let hasKey = try writeKey(record.key, &buffer)
-            let keyEnd = buffer.writerIndex
-            let hasValue = try writeValue(record.value, &buffer)
-            key = hasKey ? buffer.getSlice(at: 0, length: keyEnd) : nil
-            value = hasValue ? buffer.getSlice(at: keyEnd, length: buffer.writerIndex - keyEnd) : nil
-        } catch {
-            throw StreamsError.processing(node: name, underlying: error)
-        }
         var partition: Int32?
         if let partitioner, let count = task.collector.partitionCount(of: topic) {
             partition = partitioner.partition(topic: topic, key: record.key, value: record.value, partitionCount: count)
         }
-        try task.collector.send(
-            topic: topic, partition: partition, timestamp: record.timestamp,
-            key: key, value: value, headers: record.headers
-        )
+        try task.collector.send(topic: topic, partition: partition, timestamp: record.timestamp, headers: record.headers) { buffer in
+            do {
+                let start = buffer.writerIndex
+                let hasKey = try writeKey(record.key, &buffer)
+                // The value follows the key: nothing of a null key may stay in between.
+                if !hasKey { buffer.moveWriterIndex(to: start) }
+                let keyEnd = buffer.writerIndex
+                let hasValue = try writeValue(record.value, &buffer)
+                return (hasKey ? keyEnd - start : nil, hasValue ? buffer.writerIndex - keyEnd : nil)
+            } catch {
+                throw StreamsError.processing(node: name, underlying: error)
+            }
+        }
     }
 }

@@ -25,8 +25,6 @@ struct AssignedPartition {
         /// The position once every record of the chunk has been handed out.
         var nextFetchOffset: Int64
         var bytes: Int
-        /// The last chunk of a fetch response (a response may be cut into several).
-        var endsFetch: Bool
         var remaining: Int { records.count - next }
     }
 
@@ -43,8 +41,8 @@ struct AssignedPartition {
     var retryAt: ContinuousClock.Instant?
     var chunks: [Chunk] = []
     var bufferedBytes = 0
-    /// Fetch responses with chunks still waiting.
-    var fetchesBuffered = 0
+    /// Records fetched and not yet handed out (what `minBufferedRecords` is compared with).
+    var bufferedRecords = 0
     var watermarks: PartitionWatermarks?
 
     init(status: Status) {
@@ -76,7 +74,7 @@ struct AssignedPartition {
         let released = bufferedBytes
         chunks.removeAll()
         bufferedBytes = 0
-        fetchesBuffered = 0
+        bufferedRecords = 0
         return released
     }
 

@@ -60,6 +60,12 @@ public struct ConsumerConfiguration: Sendable {
     /// `queued.max.messages.kbytes` (librdkafka), in bytes: how much fetched data may wait for the
     /// application. Fetching continues in the background (prefetch) while less than this is buffered.
     public var maxBufferedBytes = 64 * 1024 * 1024
+    /// `queued.min.messages` (librdkafka): a partition is fetched ahead while fewer of its records
+    /// than this wait for the application (and the whole buffer is below `maxBufferedBytes`).
+    /// Counting records rather than responses keeps a partition that is written while it is
+    /// read (each response then holds only what arrived since the last) fetched far enough
+    /// ahead that `poll` does not wait on a round trip to the broker.
+    public var minBufferedRecords = 100_000
     /// `max.poll.records`: the most records one `poll` returns.
     public var maxPollRecords = 500
     /// `check.crcs`: verify each batch's CRC-32C.

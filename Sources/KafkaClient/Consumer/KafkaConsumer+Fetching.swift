@@ -27,9 +27,6 @@ struct FetchedPartition: Sendable {
 }
 
 extension KafkaConsumer {
-    /// How many fetch responses a partition may have waiting: one being read and some prefetched.
-    static let maxBufferedFetchesPerPartition = 3
-
     /// Sends a Fetch to every leader that has fetchable partitions and no fetch in flight.
     ///
     /// Called whenever something may have made a partition fetchable: assignment, a resolved
@@ -42,7 +39,7 @@ extension KafkaConsumer {
         var nextRetry: ContinuousClock.Instant?
         for partition in partitionOrder {
             guard let state = partitions[partition], state.status == .ready, !state.paused, !state.revoking,
-                  state.fetchesBuffered < Self.maxBufferedFetchesPerPartition else { continue }
+                  state.bufferedRecords < configuration.minBufferedRecords else { continue }
             if let retryAt = state.retryAt, retryAt > now {
                 nextRetry = min(nextRetry ?? retryAt, retryAt)
                 continue
@@ -224,9 +221,9 @@ extension KafkaConsumer {
                     for (index, piece) in pieces.enumerated() {
                         let last = index == pieces.count - 1
                         state.chunks.append(.init(records: piece, nextFetchOffset: last ? decoded.nextFetchOffset : piece.last!.offset + 1,
-                                                  bytes: last ? decoded.fetchedBytes : 0, endsFetch: last))
+                                                  bytes: last ? decoded.fetchedBytes : 0))
+                        state.bufferedRecords += piece.count
                     }
-                    state.fetchesBuffered += 1
                     state.bufferedBytes += decoded.fetchedBytes
                     bufferedBytes += decoded.fetchedBytes
                     state.fetchOffset = decoded.nextFetchOffset

@@ -63,6 +63,7 @@ extension KafkaConsumer {
                         result.append(contentsOf: chunk.records[chunk.next..<(chunk.next + take)])
                     }
                     chunk.next += take
+                    state.bufferedRecords -= take
                     let last = chunk.records[chunk.next - 1]
                     state.position = last.offset + 1
                     state.positionLeaderEpoch = last.leaderEpoch
@@ -73,7 +74,6 @@ extension KafkaConsumer {
                     state.chunks.removeFirst()
                     state.bufferedBytes -= chunk.bytes
                     bufferedBytes -= chunk.bytes
-                    if chunk.endsFetch { state.fetchesBuffered -= 1 }
                 } else {
                     state.chunks[0] = chunk
                 }

@@ -187,6 +187,37 @@ import Testing
         }
     }
 
+    @Test func fetchingAheadStopsAtMinBufferedRecordsAndResumesAfterAPoll() async throws {
+        try await withBroker { broker in
+            try await broker.createTopic("ahead", partitions: 1)
+            for batch in 0..<10 {
+                try await broker.produce("ahead", partition: 0, values: (0..<100).map { "\(batch)-\($0)" })
+            }
+            var configuration = try testConfiguration(broker)
+            // One batch (100 records) per response: the bound is what stops fetching, after the
+            // response that reaches it, not a count of responses.
+            configuration.maxPartitionFetchBytes = 1
+            configuration.minBufferedRecords = 450
+            configuration.maxPollRecords = 100
+            let consumer = KafkaConsumer(configuration: configuration)
+            let partition = TopicPartition("ahead", 0)
+            try await consumer.assign([partition: .beginning])
+            #expect(await eventually { await consumer.bufferedRecordCount(of: partition) == 500 })
+            // Nothing more is fetched while 500 wait (the partition has 1,000).
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await consumer.bufferedRecordCount(of: partition) == 500)
+
+            let first = try await consumer.poll(timeout: .seconds(5))
+            #expect(first.map(\.offset) == Array(0..<100))
+            // 400 left, below the bound: one more response comes.
+            #expect(await eventually { await consumer.bufferedRecordCount(of: partition) == 500 })
+            let rest = try await pollRecords(consumer, count: 900)
+            #expect(rest.map(\.offset) == Array(100..<1000))
+            #expect(await consumer.bufferedRecordCount(of: partition) == 0)
+            await consumer.close()
+        }
+    }
+
     @Test func readCommittedDropsAbortedTransactions() async throws {
         try await withBroker { broker in
             try await broker.createTopic("txn", partitions: 1)

@@ -40,6 +40,11 @@ extension KafkaConsumer {
         dataSignal.signal()
     }
 
+    /// Records of `partition` fetched and not yet handed out by `poll`.
+    func bufferedRecordCount(of partition: TopicPartition) -> Int {
+        partitions[partition]?.bufferedRecords ?? 0
+    }
+
     /// Hands out buffered records, partition by partition, advancing positions.
     ///
     /// Chunks are at most `maxPollRecords` long (the decoder cuts them so), and a whole chunk

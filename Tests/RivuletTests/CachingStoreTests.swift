@@ -163,6 +163,64 @@ import Testing
         // Below the cache, the value is the timestamp in 8 big-endian bytes, then the value's.
         #expect(Array(try #require(try inner.get(buffer("k"))).readableBytesView) == [0, 0, 0, 0, 0, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 2])
     }
+
+    /// A timestamped store of `.int64` values reads a cached value in place and writes both
+    /// numbers itself (what `count()` does per record): the bytes must be the serde's, and a cached
+    /// delete, a value only below the cache and a value of the wrong size must read as through
+    /// the serde (the last one as the serde's typed error).
+    @Test func timestampedInt64ValuesReadInPlaceAsThroughTheSerde() throws {
+        let inner = InMemoryKeyValueStore(name: "counts")
+        let caching = CachingKeyValueStore(wrapping: inner)
+        let typed = TypedKeyValueStore(bytes: caching, keySerde: .string, valueSerde: .int64, timestamped: true)
+        try typed.initialize(context: StateStoreContext(
+            applicationId: "app", taskId: TaskId(subtopology: 0, partition: 0), taskDirectory: "/nonexistent",
+            changelogSink: nil, recordCache: RecordCache(maxBytes: 1 << 20),
+            recordContextHolder: SimpleRecordContextHolder(RecordContext(metadata: nil, timestamp: 7))
+        ))
+        #expect(typed.valuesAreTimestampedInt64)
+        var stamp: Int64 = .min
+        try typed.put(keyBytes: buffer("a"), -2, timestamp: 0x0102_0304_0506_0708)
+        #expect(try typed.get(keyBytes: buffer("a"), timestamp: &stamp) == -2)
+        #expect(stamp == 0x0102_0304_0506_0708)
+        let cached = try #require(try caching.get(buffer("a")))
+        var expected = ByteBuffer()
+        expected.writeInteger(Int64(0x0102_0304_0506_0708))
+        _ = try Serde<Int64>.int64.serialize(-2, into: &expected)
+        #expect(cached == expected)
+        try typed.put(keyBytes: buffer("a"), Int64.max, timestamp: nil)  // stamped with the record's time
+        #expect(try typed.get(keyBytes: buffer("a"), timestamp: &stamp) == Int64.max)
+        #expect(stamp == 7)
+        #expect(try caching.get(buffer("a")) == TimestampedBytes.pack(try #require(try Serde<Int64>.int64.serialize(.max)), timestamp: 7))
+        // Flushed, the entry's bytes are also the store's below: a write into the entry must not
+        // change what the store holds.
+        try typed.flush()
+        try typed.put(keyBytes: buffer("a"), 3, timestamp: 8)
+        #expect(try inner.get(buffer("a")) == TimestampedBytes.pack(try #require(try Serde<Int64>.int64.serialize(.max)), timestamp: 7))
+        #expect(try typed.getWithTimestamp("a") == ValueAndTimestamp(3, timestamp: 8))
+        try typed.flush()
+        #expect(try inner.get(buffer("a")) == TimestampedBytes.pack(try #require(try Serde<Int64>.int64.serialize(3)), timestamp: 8))
+
+        try typed.put(keyBytes: buffer("a"), nil, timestamp: nil)  // a cached delete
+        stamp = 99
+        #expect(try typed.get(keyBytes: buffer("a"), timestamp: &stamp) == nil)
+        #expect(stamp == 99)
+        #expect(try typed.get(keyBytes: buffer("absent"), timestamp: &stamp) == nil)
+
+        try inner.put(buffer("below"), TimestampedBytes.pack(buffer([0, 0, 0, 0, 0, 0, 0, 5]), timestamp: 3))
+        #expect(try typed.get(keyBytes: buffer("below"), timestamp: &stamp) == 5)
+        #expect(stamp == 3)
+
+        try caching.put(buffer("short"), TimestampedBytes.pack(buffer([1, 2, 3]), timestamp: 3))
+        #expect(throws: SerdeError.wrongSize(type: "Int64", expected: 8, actual: 3)) {
+            try typed.get(keyBytes: buffer("short"), timestamp: &stamp)
+        }
+        // Only the built-in serde's format is read in place, never a serde of the user's.
+        let custom = TypedKeyValueStore(
+            bytes: caching, keySerde: .string,
+            valueSerde: Serde<Int64>(serialize: { v, b in b.writeInteger(v) }, deserialize: { _ in 42 }), timestamped: true
+        )
+        #expect(!custom.valuesAreTimestampedInt64)
+    }
 }
 
 @Suite struct ChangeLoggingStoreTests {

@@ -15,7 +15,10 @@ extension Serde where T == Int32 {
 
 extension Serde where T == Int64 {
     /// Eight bytes, big-endian (Kafka's `LongSerde`).
-    public static var int64: Serde<Int64> { fixedWidthInteger() }
+    public static var int64: Serde<Int64> {
+        let serde: Serde<Int64> = fixedWidthInteger()
+        return Serde(writer: serde.writer, reader: serde.reader, nullValue: nil, format: .bigEndianInt64)
+    }
 }
 
 extension Serde where T == Float {

@@ -11,7 +11,9 @@ extension Serde where T == String {
     public static var string: Serde<String> {
         Serde(
             serialize: { value, buffer in buffer.writeString(value) },
-            deserialize: { bytes in String(decoding: bytes.readableBytesView, as: UTF8.self) }
+            // Straight from the buffer's memory: a `readableBytesView` holds a copy of the
+            // buffer, which costs a retain and a release per value.
+            deserialize: { bytes in bytes.withUnsafeReadableBytes { String(decoding: $0, as: UTF8.self) } }
         )
     }
 }

@@ -20,6 +20,9 @@ public struct Serde<T>: Sendable {
     @usableFromInline let reader: Reader
     /// The value null bytes stand for; `nil` when this serde has none (non-optional types).
     @usableFromInline let nullValue: (@Sendable () -> T)?
+    /// The byte format when this is one of the built-in serdes that stores read and write
+    /// in place (see ``SerdeFormat``); `.opaque` for every other serde.
+    @usableFromInline let format: SerdeFormat
 
     /// A serde from two closures. `serialize` appends the bytes of a value; `deserialize`
     /// reads a value from every readable byte it is given. Neither sees null: use
@@ -34,13 +37,20 @@ public struct Serde<T>: Sendable {
         }
         self.reader = deserialize
         self.nullValue = nil
+        self.format = .opaque
     }
 
     /// The designated form: a writer that may report null, a reader, and the value of null.
     public init(writer: @escaping Writer, reader: @escaping Reader, nullValue: (@Sendable () -> T)?) {
+        self.init(writer: writer, reader: reader, nullValue: nullValue, format: .opaque)
+    }
+
+    /// A serde whose closures implement `format` (only the built-in serdes claim a format).
+    init(writer: @escaping Writer, reader: @escaping Reader, nullValue: (@Sendable () -> T)?, format: SerdeFormat) {
         self.writer = writer
         self.reader = reader
         self.nullValue = nullValue
+        self.format = format
     }
 
     /// Whether null bytes are a value of this serde (true for serdes of optional types).
@@ -114,4 +124,16 @@ public struct Serde<T>: Sendable {
             nullValue: nil
         )
     }
+}
+
+/// Byte formats of built-in serdes that the stores recognise, to read and write such values in
+/// place (in a cache entry's bytes) instead of calling the serde's closures: the serde's own
+/// closures produce exactly the same bytes, so the two paths are interchangeable. A serde made
+/// from user closures is always `.opaque`, so no user code runs inside a store's internals.
+@usableFromInline
+enum SerdeFormat: Sendable, Equatable {
+    /// No format the stores know.
+    case opaque
+    /// An `Int64` in eight big-endian bytes (``Serde/int64``), null not accepted.
+    case bigEndianInt64
 }

@@ -69,6 +69,24 @@ public final class CachingKeyValueStore: KeyValueStore {
         return try inner.get(key)
     }
 
+    /// ``get(_:)`` for a value of two big-endian `Int64`s read in the cache entry (see
+    /// ``NamedCache/getInt64Pair(_:)``); `.miss` when nothing is cached, and the caller reads below.
+    @usableFromInline
+    func getInt64Pair(_ key: ByteBuffer) -> CachedInt64Pair {
+        guard cached else { return .miss }
+        return namedCache.getInt64Pair(key)
+    }
+
+    /// ``put(_:_:)`` of a value of two big-endian `Int64`s, written into the key's cache entry
+    /// when it has one of that size (see ``RecordCache/putInt64Pair(into:key:_:_:context:)``);
+    /// `false`, nothing done, otherwise.
+    @usableFromInline
+    func putInt64Pair(_ key: ByteBuffer, _ first: Int64, _ second: Int64) throws -> Bool {
+        guard cached, let cache else { return false }
+        let context = recordContextHolder?.recordContext ?? .punctuation(at: -1)
+        return try cache.putInt64Pair(into: namedCache, key: key, first, second, context: context)
+    }
+
     public func put(_ key: ByteBuffer, _ value: ByteBuffer?) throws {
         guard cached, let cache else {
             try writeThrough(key, value)

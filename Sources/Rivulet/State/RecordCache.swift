@@ -73,6 +73,18 @@ public final class RecordCache {
         }
     }
 
+    /// ``put(into:key:value:context:)`` of a value of two big-endian `Int64`s, written into the
+    /// key's entry when it holds a value of that size; `false` (nothing done) otherwise, and the
+    /// caller puts the encoded bytes.
+    func putInt64Pair(into cache: NamedCache, key: ByteBuffer, _ first: Int64, _ second: Int64, context: RecordContext) throws -> Bool {
+        guard let delta = cache.putInt64Pair(key: key, first, second, context: context) else { return false }
+        currentBytes += delta
+        while currentBytes > maxBytes, !cache.isEmpty {
+            currentBytes += try cache.evictLeastRecentlyUsed()
+        }
+        return true
+    }
+
     /// Emits every dirty entry of the namespace, in order.
     public func flush(namespace: String) throws {
         guard let cache = namespaces[namespace] else { return }
@@ -131,9 +143,20 @@ final class NamedCache {
         state.get(key)
     }
 
+    /// ``get(_:)`` for a value of two big-endian `Int64`s (a timestamped `Int64`), read where the
+    /// entry keeps it: no copy of the entry's buffer is handed out.
+    func getInt64Pair(_ key: ByteBuffer) -> CachedInt64Pair {
+        state.getInt64Pair(key)
+    }
+
     /// Returns the change in bytes.
     func put(key: ByteBuffer, value: ByteBuffer?, context: RecordContext) -> Int {
         state.put(key: key, value: value, context: context)
+    }
+
+    /// See ``RecordCache/putInt64Pair(into:key:_:_:context:)``; the change in bytes, or `nil`.
+    func putInt64Pair(key: ByteBuffer, _ first: Int64, _ second: Int64, context: RecordContext) -> Int? {
+        state.putInt64Pair(key: key, first, second, context: context)
     }
 
     /// Evicts the least recently used entry, flushing all dirty entries first if it is dirty.
@@ -219,6 +242,22 @@ private struct NamedCacheStorage {
         touch(slot)
         lastFound = slot
         return .some(slots[slot].value)
+    }
+
+    /// ``get(_:)`` reading the value in place as two big-endian `Int64`s. Counts as a use of the
+    /// entry exactly as ``get(_:)`` does (recency, the slot remembered for the write after).
+    mutating func getInt64Pair(_ key: ByteBuffer) -> CachedInt64Pair {
+        guard let slot = find(key, KeyDigest(key, seed: seed)) else { return .miss }
+        touch(slot)
+        lastFound = slot
+        guard slots[slot].value != nil else { return .deleted }
+        return slots[slot].value.unsafelyUnwrapped.withUnsafeReadableBytes { bytes in
+            guard bytes.count == 16 else { return .otherSize }
+            return .found(
+                Int64(bigEndian: bytes.loadUnaligned(as: Int64.self)),
+                Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+            )
+        }
     }
 
     /// The slot holding `key`, if cached, and the key's digest.
@@ -319,12 +358,8 @@ private struct NamedCacheStorage {
             } else {
                 slots[slot].value = value?.compacted()
             }
-            slots[slot].context = context
-            slots[slot].isDirty = true
+            markWritten(slot, context: context)
             delta += slots[slot].size
-            appendDirty(slot)
-            dirtyCount += 1
-            touch(slot)
             bytes += delta
             return delta
         }
@@ -349,6 +384,33 @@ private struct NamedCacheStorage {
         let delta = fresh.size + key.readableBytes
         bytes += delta
         return delta
+    }
+
+    /// ``put(key:value:context:)`` of two big-endian `Int64`s when the key's entry holds sixteen
+    /// bytes: written straight into the entry's buffer (copied first if something else holds it).
+    /// `nil`, nothing done, when the key has no such entry.
+    mutating func putInt64Pair(key: ByteBuffer, _ first: Int64, _ second: Int64, context: RecordContext) -> Int? {
+        guard let slot = slot(of: key).slot, slots[slot].value?.readableBytes == 16 else { return nil }
+        if slots[slot].isDirty {
+            unlinkDirty(slot)
+            dirtyCount -= 1
+        }
+        slots[slot].value!.withUnsafeMutableReadableBytes { target in
+            target.storeBytes(of: first.bigEndian, as: Int64.self)
+            target.storeBytes(of: second.bigEndian, toByteOffset: 8, as: Int64.self)
+        }
+        markWritten(slot, context: context)
+        return 0  // the same size
+    }
+
+    /// The bookkeeping of a write to a cached entry (already out of the dirty list) whose value
+    /// has been updated: its context, dirty again (last in the flush order), most recently used.
+    private mutating func markWritten(_ slot: Int, context: RecordContext) {
+        slots[slot].context = context
+        slots[slot].isDirty = true
+        appendDirty(slot)
+        dirtyCount += 1
+        touch(slot)
     }
 
     /// Copies `value` over `entry` when both hold as many bytes; `false` (nothing done) otherwise.
@@ -471,4 +533,17 @@ private struct NamedCacheStorage {
         slots[slot].dirtyPrevious = Self.none
         slots[slot].dirtyNext = Self.none
     }
+}
+
+/// What the cache holds for a key whose value should be two big-endian `Int64`s.
+@usableFromInline
+enum CachedInt64Pair {
+    /// Not cached: the store below has the answer.
+    case miss
+    /// Cached as deleted.
+    case deleted
+    /// Cached with the two numbers.
+    case found(Int64, Int64)
+    /// Cached with a value of another length (which only the value's serde can judge).
+    case otherSize
 }

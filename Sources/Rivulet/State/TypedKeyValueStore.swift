@@ -37,6 +37,10 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     @usableFromInline let writeValue: Serde<Value>.Writer
     @usableFromInline let serializeValue: @Sendable (Value) throws -> ByteBuffer?
     @usableFromInline let deserializeValue: @Sendable (ByteBuffer?) throws -> Value
+    /// Whether values are timestamped `Int64`s in ``Serde/int64``'s format: an aggregation's
+    /// read and write then handle the sixteen bytes themselves (the serde's closures would
+    /// produce and accept exactly the same bytes), reading a cached value in place.
+    @usableFromInline let valuesAreTimestampedInt64: Bool
 
     public init(bytes: any KeyValueStore, keySerde: Serde<Key>, valueSerde: Serde<Value>, timestamped: Bool) {
         self.bytes = bytes
@@ -48,6 +52,7 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
         self.serializeValue = valueSerde.serializer
         self.deserializeValue = valueSerde.deserializer
         self.isTimestamped = timestamped
+        self.valuesAreTimestampedInt64 = timestamped && valueSerde.format == .bigEndianInt64 && Value.self == Int64.self
     }
 
     public var name: String { bytes.name }
@@ -86,7 +91,18 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
     @inlinable
     func get(keyBytes: ByteBuffer, timestamp: inout Int64) throws -> Value? {
         let found: ByteBuffer?
-        if let caching {
+        if valuesAreTimestampedInt64, let caching {
+            switch caching.getInt64Pair(keyBytes) {
+            case .found(let stamp, let value):
+                timestamp = stamp
+                return unsafeBitCast(value, to: Value.self)
+            case .deleted:
+                return nil
+            case .miss, .otherSize:
+                // Below the cache, or bytes the serde must judge (and reject with its error).
+                found = try caching.get(keyBytes)
+            }
+        } else if let caching {
             found = try caching.get(keyBytes)
         } else {
             found = try bytes.get(keyBytes)
@@ -103,6 +119,10 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
 
     @inlinable
     func put(keyBytes: ByteBuffer, _ value: Value?, timestamp: Int64?) throws {
+        if valuesAreTimestampedInt64, let value, let caching {
+            let stamp = timestamp ?? recordContextHolder?.recordContext.timestamp ?? -1
+            if try caching.putInt64Pair(keyBytes, stamp, unsafeBitCast(value, to: Int64.self)) { return }
+        }
         let encoded = try encode(value, timestamp: timestamp)
         if let caching {
             try caching.put(keyBytes, encoded)
@@ -209,6 +229,16 @@ public final class TypedKeyValueStore<Key, Value>: StateStore {
             valueScratch = ByteBufferAllocator().buffer(capacity: 32)
         } else {
             valueScratch.clear()
+        }
+        if valuesAreTimestampedInt64 {
+            // Both numbers in one write, the bytes ``Serde/int64`` would append after the stamp.
+            let number = unsafeBitCast(value, to: Int64.self)
+            valueScratch.writeWithUnsafeMutableBytes(minimumWritableBytes: 16) { bytes in
+                bytes.storeBytes(of: stamp.bigEndian, as: Int64.self)
+                bytes.storeBytes(of: number.bigEndian, toByteOffset: 8, as: Int64.self)
+                return 16
+            }
+            return valueScratch
         }
         valueScratch.writeInteger(stamp, endianness: .big)
         return try writeValue(value, &valueScratch) ? valueScratch : nil

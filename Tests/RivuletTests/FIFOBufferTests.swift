@@ -53,4 +53,40 @@ import Testing
         }
         #expect(Tracked.live.load(ordering: .relaxed) == before)
     }
+
+    /// Its own live count: tests run in parallel, and `Tracked`'s is another test's.
+    final class Slotted {
+        static let live = Atomic<Int>(0)
+        let value: Int
+        init(_ value: Int) {
+            self.value = value
+            Self.live.add(1, ordering: .relaxed)
+        }
+        deinit { Self.live.subtract(1, ordering: .relaxed) }
+    }
+
+    @Test func elementsBuiltInTheirSlotsLeaveInOrderAndAnUndoneOneIsReleased() {
+        do {
+            let buffer = FIFOBuffer<Slotted>(initialCapacity: 2)
+            var expected: [Int] = []
+            var taken: [Int] = []
+            // Appends in place with every third one undone, interleaved with takes, through
+            // growth and wrap-around.
+            for value in 0..<60 {
+                buffer.appendUninitialized().initialize(to: Slotted(value))
+                if value % 3 == 2 {
+                    buffer.removeLast()
+                } else {
+                    expected.append(value)
+                }
+                if value % 4 == 3 { taken.append(buffer.removeFirst().value) }
+                #expect(Slotted.live.load(ordering: .relaxed) == expected.count - taken.count)
+            }
+            while !buffer.isEmpty { taken.append(buffer.removeFirst().value) }
+            #expect(taken == expected)
+            #expect(Slotted.live.load(ordering: .relaxed) == 0)
+            for value in 0..<5 { buffer.appendUninitialized().initialize(to: Slotted(value)) }
+        }
+        #expect(Slotted.live.load(ordering: .relaxed) == 0)
+    }
 }

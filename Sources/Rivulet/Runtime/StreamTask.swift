@@ -163,14 +163,21 @@ public final class StreamTask {
         // By position, not by element: iterating would copy each element (a retain of each of
         // its buffers) before `raw` copies its fields again.
         for position in records.indices {
-            let record = raw(records[position])
-            var timestamp = ownTimestamp ? record.timestamp : extract(record, queues[index].partitionTime)
+            // Made in its place in the queue and read there: a local record moved into the queue
+            // was copied on the way (a retain of each of its buffers) and then destroyed.
+            let slot = queues[index].appendRecordSlot()
+            slot.initialize(to: raw(records[position]))
+            var timestamp = ownTimestamp ? slot.pointee.timestamp : extract(slot.pointee, queues[index].partitionTime)
             if timestamp < 0 {
-                try checkInvalid(record, timestamp: timestamp, extractor: source.extractor)
+                do {
+                    try checkInvalid(slot.pointee, timestamp: timestamp, extractor: source.extractor)
+                } catch {
+                    queues[index].removeLastRecord()
+                    throw error
+                }
                 timestamp = -1
             }
-            // The record moves into the queue (a copy would cost a retain of each of its buffers).
-            queues[index].append(RecordQueue.Entry(record: consume record, timestamp: timestamp))
+            queues[index].appendTimestamp(timestamp)
         }
     }
 
@@ -213,18 +220,19 @@ public final class StreamTask {
                 chosen = index
             }
         }
-        guard chosen >= 0, let entry = queues[chosen].popFirst() else { return false }
+        guard chosen >= 0 else { return false }
         let source = queues[chosen].source
         commitNeeded = true
-        guard entry.timestamp >= 0 else { return true }
-
+        // The chosen queue has a head (it had a timestamp).
+        let (record, timestamp) = queues[chosen].removeFirst()
+        guard timestamp >= 0 else { return true }
         context.recordContext = RecordContext(
-            metadata: RecordMetadata(topic: entry.record.topic, partition: entry.record.partition, offset: entry.record.offset),
-            timestamp: entry.timestamp,
-            headers: entry.record.headers
+            metadata: RecordMetadata(topic: record.topic, partition: record.partition, offset: record.offset),
+            timestamp: timestamp,
+            headers: record.headers
         )
-        context.streamTime = max(context.streamTime, entry.timestamp)
-        try source.process(entry.record, entry.timestamp)
+        context.streamTime = max(context.streamTime, timestamp)
+        try source.process(record, timestamp)
         return true
     }
 

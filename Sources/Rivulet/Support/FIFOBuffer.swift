@@ -32,6 +32,25 @@ final class FIFOBuffer<Element> {
         return try body(storage[head])
     }
 
+    /// Appends an uninitialized slot and returns it: the caller initializes it before the buffer
+    /// is used again. A value built straight into the slot is not copied, where one passed to
+    /// ``append(_:)`` from a caller's local was copied (a retain of each of its references) and
+    /// the local destroyed.
+    @inline(__always)
+    func appendUninitialized() -> UnsafeMutablePointer<Element> {
+        if count == capacity { grow() }
+        let slot = storage + ((head + count) & (capacity - 1))
+        count += 1
+        return slot
+    }
+
+    /// Removes the last element. The buffer must not be empty.
+    func removeLast() {
+        precondition(count > 0, "removeLast() on an empty FIFOBuffer")
+        (storage + ((head + count - 1) & (capacity - 1))).deinitialize(count: 1)
+        count -= 1
+    }
+
     func append(_ element: consuming Element) {
         if count == capacity { grow() }
         (storage + ((head + count) & (capacity - 1))).initialize(to: consume element)
@@ -41,6 +60,16 @@ final class FIFOBuffer<Element> {
     /// Takes the first element out, moving it (no copy, no reference counting).
     func popFirst() -> Element? {
         guard count > 0 else { return nil }
+        let element = (storage + head).move()
+        head = (head + 1) & (capacity - 1)
+        count -= 1
+        return element
+    }
+
+    /// Takes the first element out of a buffer that is not empty, moving it. Not optional: the
+    /// caller binding an optional's payload cost a copy of the element and a second destroy.
+    func removeFirst() -> Element {
+        precondition(count > 0, "removeFirst() on an empty FIFOBuffer")
         let element = (storage + head).move()
         head = (head + 1) & (capacity - 1)
         count -= 1

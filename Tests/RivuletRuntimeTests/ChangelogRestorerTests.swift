@@ -29,6 +29,9 @@ import Testing
         if let fetchBytes {
             configuration.maxPartitionFetchBytes = fetchBytes
             configuration.maxPollRecords = 5
+            // One response (a batch of five) ahead at most, so a change to the log beneath the
+            // restore meets fetches still to come rather than records already buffered.
+            configuration.minBufferedRecords = 5
         }
         let consumer = KafkaConsumer(configuration: configuration)
         let restorer = ChangelogRestorer(

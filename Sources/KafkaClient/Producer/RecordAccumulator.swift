@@ -151,25 +151,8 @@ final class RecordAccumulator: Sendable {
                 if reserved { state.memory.release(size) }
                 return .needsMetadata
             }
-            let partition: Int32
-            if let explicit = record.partition {
-                partition = explicit
-            } else {
-                switch settings.partitioner.builtin {
-                case .murmur2?:
-                    if let key = record.key {
-                        partition = Int32(Murmur2.hash(key) & 0x7fff_ffff) % topic.partitionCount
-                    } else {
-                        partition = topic.stickyChoice()
-                    }
-                case .sticky?:
-                    partition = topic.stickyChoice()
-                case nil:
-                    partition = settings.partitioner.partition(Partitioner.Input(
-                        topic: record.topic, key: record.key, partitionCount: topic.partitionCount,
-                        availablePartitions: topic.availablePartitions))
-                }
-            }
+            let partition = record.partition ?? Self.choosePartition(
+                by: settings.partitioner, in: topic, keyHash: { record.key.map(Murmur2.hash) }, key: { record.key })
             guard partition >= 0, partition < topic.partitionCount else {
                 if reserved { state.memory.release(size) }
                 return .failed(.unknownPartition(topic: record.topic, partition: partition, partitionCount: topic.partitionCount))
@@ -234,13 +217,33 @@ final class RecordAccumulator: Sendable {
         var wakeSender: Bool
     }
 
+    /// The partition of a record sent without one: the configured partitioner's choice. The
+    /// built-in ones are applied here, the key hashed only when murmur2 needs it (`keyHash`);
+    /// a custom partitioner gets the key as a buffer (`key`).
+    @inline(__always)
+    private static func choosePartition(
+        by partitioner: Partitioner, in topic: ProducerTopic, keyHash: () -> UInt32?, key: () -> ByteBuffer?
+    ) -> Int32 {
+        switch partitioner.builtin {
+        case .murmur2?:
+            guard let hash = keyHash() else { return topic.stickyChoice() }
+            return Int32(hash & 0x7fff_ffff) % topic.partitionCount
+        case .sticky?:
+            return topic.stickyChoice()
+        case nil:
+            return partitioner.partition(Partitioner.Input(
+                topic: topic.name, key: key(), partitionCount: topic.partitionCount, availablePartitions: topic.availablePartitions))
+        }
+    }
+
     /// Appends `records[start...]` in order, at most `limit` of them, as `append` would one by
     /// one, under one lock: the topic is looked up once per run of records to it, and keys are
     /// hashed and copied straight from the records' shared buffer. Stops at the first record that
     /// cannot be appended yet (or at all), returned as `blocker`.
     /// - Parameter reservedFirst: the first record's bytes were already granted by `requestMemory`.
     func append(_ records: SerializedRecords, from start: Int, limit: Int, reservedFirst: Bool, maxRecordSize: Int) -> RunProgress {
-        records.bytes.withUnsafeReadableBytes { bytes in
+        let recordBytes = records.bytes
+        return recordBytes.withUnsafeReadableBytes { bytes in
             state.withLock { state -> RunProgress in
                 var progress = RunProgress(next: start, blocker: nil, wakeSender: false)
                 let end = min(records.entries.count, start &+ limit)
@@ -271,25 +274,13 @@ final class RecordAccumulator: Sendable {
                         return block(.needsMetadata)
                     }
                     let key = entry.keyLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.start..<(entry.start + entry.keyLength)])
-                    let partition: Int32
-                    if let explicit = entry.partition {
-                        partition = explicit
-                    } else {
-                        switch settings.partitioner.builtin {
-                        case .murmur2?:
-                            if let key {
-                                partition = Int32(Murmur2.hash(key) & 0x7fff_ffff) % topic.partitionCount
-                            } else {
-                                partition = topic.stickyChoice()
-                            }
-                        case .sticky?:
-                            partition = topic.stickyChoice()
-                        case nil:
-                            partition = settings.partitioner.partition(Partitioner.Input(
-                                topic: topic.name, key: entry.keyLength < 0 ? nil : records.bytes.getSlice(at: entry.start, length: entry.keyLength),
-                                partitionCount: topic.partitionCount, availablePartitions: topic.availablePartitions))
-                        }
-                    }
+                    let keyStart = entry.start, keyLength = entry.keyLength
+                    // The key's bytes are hashed here, not in a closure: they belong to this call,
+                    // and a closure holding them next to `topic` would tie them to the locked state.
+                    let keyHash = entry.partition == nil && settings.partitioner.builtin == .murmur2 ? key.map(Murmur2.hash) : nil
+                    let partition = entry.partition ?? Self.choosePartition(
+                        by: settings.partitioner, in: topic, keyHash: { keyHash },
+                        key: { keyLength < 0 ? nil : recordBytes.getSlice(at: keyStart, length: keyLength) })
                     guard partition >= 0, partition < topic.partitionCount else {
                         return block(.failed(.unknownPartition(topic: topic.name, partition: partition, partitionCount: topic.partitionCount)))
                     }

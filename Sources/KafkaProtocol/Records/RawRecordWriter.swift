@@ -19,16 +19,7 @@ func writeRawVarlong(_ raw: UnsafeMutableRawBufferPointer, _ position: inout Int
 /// Writes a nullable byte field: varint length (-1 for null), then the bytes.
 @inline(__always)
 func writeRawBytes(_ raw: UnsafeMutableRawBufferPointer, _ position: inout Int, _ bytes: ByteBuffer?) {
-    guard let bytes else {
-        writeRawVarlong(raw, &position, -1)
-        return
-    }
-    writeRawVarlong(raw, &position, Int64(bytes.readableBytes))
-    bytes.withUnsafeReadableBytes { source in
-        guard let base = source.baseAddress, source.count > 0 else { return }
-        (raw.baseAddress! + position).copyMemory(from: base, byteCount: source.count)
-    }
-    position += bytes.readableBytes
+    withOptionalReadableBytes(bytes) { writeRawBytes(raw, &position, $0) }
 }
 
 /// Writes a nullable byte field from raw memory: varint length (-1 for null), then the bytes.

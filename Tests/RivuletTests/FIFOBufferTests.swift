@@ -3,15 +3,22 @@ import Synchronization
 import Testing
 
 @Suite struct FIFOBufferTests {
-    /// Counts live instances, to see that the buffer neither leaks nor frees what it holds.
+    /// Counts live instances into its test's own counter (tests run in parallel), to see that
+    /// the buffer neither leaks nor frees what it holds.
     final class Tracked {
-        static let live = Atomic<Int>(0)
         let value: Int
-        init(_ value: Int) {
+        let live: LiveCount
+        init(_ value: Int, _ live: LiveCount) {
             self.value = value
-            Self.live.add(1, ordering: .relaxed)
+            self.live = live
+            live.count.add(1, ordering: .relaxed)
         }
-        deinit { Self.live.subtract(1, ordering: .relaxed) }
+        deinit { live.count.subtract(1, ordering: .relaxed) }
+    }
+
+    final class LiveCount: Sendable {
+        let count = Atomic<Int>(0)
+        var now: Int { count.load(ordering: .relaxed) }
     }
 
     @Test func elementsLeaveInTheOrderTheyCameThroughGrowthAndWrapAround() {
@@ -39,54 +46,44 @@ import Testing
     }
 
     @Test func elementsAreReleasedWhenTakenRemovedOrDroppedWithTheBuffer() {
-        let before = Tracked.live.load(ordering: .relaxed)
+        let live = LiveCount()
         do {
             let buffer = FIFOBuffer<Tracked>(initialCapacity: 2)
-            for value in 0..<100 { buffer.append(Tracked(value)) }
-            #expect(Tracked.live.load(ordering: .relaxed) == before + 100)
+            for value in 0..<100 { buffer.append(Tracked(value, live)) }
+            #expect(live.now == 100)
             for value in 0..<30 { #expect(buffer.popFirst()?.value == value) }
-            #expect(Tracked.live.load(ordering: .relaxed) == before + 70)
+            #expect(live.now == 70)
             buffer.removeAll()
-            #expect(Tracked.live.load(ordering: .relaxed) == before)
-            for value in 0..<10 { buffer.append(Tracked(value)) }
+            #expect(live.now == 0)
+            for value in 0..<10 { buffer.append(Tracked(value, live)) }
             #expect(buffer.withFirst { $0.value } == 0)
         }
-        #expect(Tracked.live.load(ordering: .relaxed) == before)
-    }
-
-    /// Its own live count: tests run in parallel, and `Tracked`'s is another test's.
-    final class Slotted {
-        static let live = Atomic<Int>(0)
-        let value: Int
-        init(_ value: Int) {
-            self.value = value
-            Self.live.add(1, ordering: .relaxed)
-        }
-        deinit { Self.live.subtract(1, ordering: .relaxed) }
+        #expect(live.now == 0)
     }
 
     @Test func elementsBuiltInTheirSlotsLeaveInOrderAndAnUndoneOneIsReleased() {
+        let live = LiveCount()
         do {
-            let buffer = FIFOBuffer<Slotted>(initialCapacity: 2)
+            let buffer = FIFOBuffer<Tracked>(initialCapacity: 2)
             var expected: [Int] = []
             var taken: [Int] = []
             // Appends in place with every third one undone, interleaved with takes, through
             // growth and wrap-around.
             for value in 0..<60 {
-                buffer.appendUninitialized().initialize(to: Slotted(value))
+                buffer.appendUninitialized().initialize(to: Tracked(value, live))
                 if value % 3 == 2 {
                     buffer.removeLast()
                 } else {
                     expected.append(value)
                 }
                 if value % 4 == 3 { taken.append(buffer.removeFirst().value) }
-                #expect(Slotted.live.load(ordering: .relaxed) == expected.count - taken.count)
+                #expect(live.now == expected.count - taken.count)
             }
             while !buffer.isEmpty { taken.append(buffer.removeFirst().value) }
             #expect(taken == expected)
-            #expect(Slotted.live.load(ordering: .relaxed) == 0)
-            for value in 0..<5 { buffer.appendUninitialized().initialize(to: Slotted(value)) }
+            #expect(live.now == 0)
+            for value in 0..<5 { buffer.appendUninitialized().initialize(to: Tracked(value, live)) }
         }
-        #expect(Slotted.live.load(ordering: .relaxed) == 0)
+        #expect(live.now == 0)
     }
 }
